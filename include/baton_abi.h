@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Baton's one shared ABI: every struct that crosses the BPF / user-space boundary,
+ * every map size and every counter name. Included by the XDP program (bpf/) and by
+ * user space (controlplane/, tests/, perf/). Nothing here is ever copied by hand
+ * into another file.
+ *
+ * Byte order is noted per field: "be" fields are network order as on the wire,
+ * everything else is host order. IPv4 addresses live in addr[0] with addr[1..3]
+ * zero, so one key layout serves both families.
+ *
+ * Changing a layout: bump BATON_ABI_VERSION. batond refuses to adopt pinned maps
+ * whose recorded version differs (and libbpf refuses maps whose sizes differ).
+ */
+#ifndef BATON_ABI_H
+#define BATON_ABI_H
+
+#include <linux/types.h>
+
+#define BATON_ABI_VERSION 1
+
+/* Capacities. Map sizes are fixed at compile time so pinned maps stay reusable. */
+#define BATON_MAX_FRONTENDS 8192
+#define BATON_MAX_SERVICES 4096
+#define BATON_MAX_BACKENDS 65536
+#define BATON_FLOWS_DEFAULT 262144 /* entries; each flow takes two */
+#define BATON_MAGLEV_DEFAULT 65537 /* default lookup table size, a prime */
+#define BATON_MAGLEV_MIN 7
+#define BATON_MAGLEV_MAX 1048573 /* largest prime below 2^20 */
+
+/* Sentinel for "no backend" in a Maglev table slot or a flow entry. */
+#define BATON_NO_BACKEND 0xffffffffu
+
+/* Address families, as stored in keys (not AF_*, which differ across systems). */
+#define BATON_FAMILY_V4 4
+#define BATON_FAMILY_V6 6
+
+/*
+ * Frontend map: (address, port, protocol) -> service.
+ * An entry with port 0 and proto 0 marks the address itself as owned by Baton (a VIP
+ * address): malformed packets towards it are counted and dropped instead of passed.
+ */
+struct baton_frontend_key {
+	__be32 addr[4]; /* be; IPv4 in addr[0] */
+	__be16 port;	/* be; 0 for an address entry */
+	__u8 proto;	/* IPPROTO_TCP, IPPROTO_UDP, or 0 for an address entry */
+	__u8 family;	/* BATON_FAMILY_* */
+};
+
+#define BATON_FE_F_ADDR_ONLY (1u << 0) /* address entry: no service behind it */
+
+struct baton_frontend {
+	__u32 service_id; /* index into the maglev outer map and service counters */
+	__u32 flags;	  /* BATON_FE_F_* */
+};
+
+/* Backend array: backend id -> where to send. Ids are allocated by batond. */
+struct baton_backend {
+	__be32 addr[4]; /* be */
+	__be16 port;	/* be */
+	__u8 family;	/* BATON_FAMILY_*; 0 = unused slot */
+	__u8 flags;
+};
+
+/*
+ * Maglev: the outer array of maps is indexed by service id; each inner array is one
+ * service's lookup table. Slot 0 holds the table size M, slots 1..M backend ids. A
+ * table is built completely in a new inner map and then swapped into the outer slot in
+ * one update, so a packet sees the old table or the new one, never a half-built one;
+ * and because M travels inside the table, size and contents change together.
+ */
+#define BATON_MAGLEV_SIZE_SLOT 0
+
+/*
+ * Flow table: one LRU hash holding both directions of every flow. The key is the
+ * packet's 5-tuple as it arrives; the value says how it leaves.
+ */
+struct baton_flow_key {
+	__be32 saddr[4]; /* be */
+	__be32 daddr[4]; /* be */
+	__be16 sport;	 /* be */
+	__be16 dport;	 /* be */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2]; /* must be zero */
+};
+
+#define BATON_FLOW_F_REPLY (1u << 0)   /* backend -> client direction */
+#define BATON_FLOW_F_FIN (1u << 1)     /* this direction has sent a FIN */
+#define BATON_FLOW_F_SPLICED (1u << 2) /* L7 lane splice: apply seq/ack deltas */
+
+struct baton_flow {
+	/* Rewrite: the packet leaves with these addresses and ports. */
+	__be32 saddr[4];   /* be */
+	__be32 daddr[4];   /* be */
+	__be16 sport;	   /* be */
+	__be16 dport;	   /* be */
+	__u8 flags;	   /* BATON_FLOW_F_* */
+	__s8 wscale_shift; /* L7 splice: advertised window <<= shift (>0) or >>= -shift */
+	__u16 pad0;
+	/* L7 splice, host order: added to seq / ack of packets in this direction. */
+	__u32 seq_delta;
+	__u32 ack_delta;
+	__u32 service_id;
+	__u32 backend_id;
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(); refreshed at most once a second */
+	__u64 closing_ns;   /* both FINs or an RST seen at this time; 0 while open */
+	/* Next hop, cached from bpf_fib_lookup() and refreshed every fib_cache_ns. */
+	__u64 fib_ns; /* 0 = not resolved */
+	__u32 fib_ifindex;
+	__u8 smac[6];
+	__u8 dmac[6];
+};
+
+/* Global settings: array map of one entry, rewritten by batond on reload. */
+struct baton_config {
+	__u32 abi_version;   /* BATON_ABI_VERSION of the writer */
+	__u32 nr_cpus;	     /* SNAT ports are partitioned by CPU: no two CPUs pick the same */
+	__be32 snat_v4;	     /* be; 0 = no IPv4 SNAT address: IPv4 new flows are dropped */
+	__be32 snat_v6[4];   /* be; all zero = none */
+	__u16 snat_port_min; /* host order, inclusive */
+	__u16 snat_port_max; /* host order, inclusive */
+	__u64 tcp_idle_ns;   /* an open TCP flow idle this long is gone */
+	__u64 udp_idle_ns;   /* a UDP flow idle this long is gone */
+	__u64 tcp_close_ns;  /* grace after both FINs / an RST before the entry ends */
+	__u64 port_reuse_ns; /* a SNAT port is not reused towards a backend before this */
+	__u64 fib_cache_ns;  /* how long a flow keeps its resolved next hop */
+};
+
+/* Per-CPU counters, per service and per backend. */
+struct baton_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+/*
+ * Why a packet got its verdict. One X-macro so the enum and the names used in logs and
+ * metrics cannot drift apart. Every packet the program sees is counted under exactly
+ * one reason.
+ */
+#define BATON_REASONS(X)                                                                    \
+	X(PASS_NOT_IP, "pass_not_ip")		 /* not IPv4/IPv6 (ARP, LLDP, ...) */       \
+	X(PASS_L2_UNSUPPORTED, "pass_l2")	 /* more than one VLAN tag */               \
+	X(PASS_NOT_VIP, "pass_not_vip")		 /* no flow, no frontend: the host's own */ \
+	X(PASS_VIP_OTHER, "pass_vip_other")	 /* VIP address, port/proto not served */   \
+	X(PASS_FIB, "pass_fib")			 /* next hop unresolved: kernel forwards */ \
+	X(FWD_TX, "fwd_tx")			 /* forwarded back out the ingress port */  \
+	X(FWD_REDIRECT, "fwd_redirect")		 /* forwarded out another port */           \
+	X(DROP_TRUNCATED, "drop_truncated")	 /* header cut short or bad length */       \
+	X(DROP_IP_OPTIONS, "drop_ip_options")	 /* IPv4 options towards a VIP */           \
+	X(DROP_FRAGMENT, "drop_fragment")	 /* fragment towards a VIP */               \
+	X(DROP_IPV6_EXT, "drop_ipv6_ext")	 /* IPv6 extension header towards a VIP */  \
+	X(DROP_NO_BACKEND, "drop_no_backend")	 /* service has no backend with weight */   \
+	X(DROP_NO_FLOW, "drop_no_flow")		 /* TCP non-SYN for a VIP without a flow */ \
+	X(DROP_NO_SNAT, "drop_no_snat")		 /* no SNAT address for the family */       \
+	X(DROP_SNAT_EXHAUSTED, "drop_snat_busy") /* no free SNAT port after probing */      \
+	X(DROP_FLOW_INSERT, "drop_flow_insert")	 /* flow table update failed */             \
+	X(DROP_FIB, "drop_fib")			 /* no route to the destination */          \
+	X(DROP_ICMP, "drop_icmp")		 /* ICMP error for a VIP, no matching flow */
+
+#define BATON_REASON_ENUM(name, str) BATON_R_##name,
+enum baton_reason {
+	BATON_REASONS(BATON_REASON_ENUM) BATON_R_MAX
+};
+#undef BATON_REASON_ENUM
+
+struct baton_reason_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Map names (the kernel keeps 15 characters) and where batond pins them. */
+#define BATON_PIN_DIR "baton" /* under the bpffs mount */
+
+#ifndef __bpf__
+/* User space only. */
+static inline const char *baton_reason_name(unsigned int r)
+{
+#define BATON_REASON_STR(name, str) str,
+	static const char *const names[] = { BATON_REASONS(BATON_REASON_STR) };
+#undef BATON_REASON_STR
+	return r < BATON_R_MAX ? names[r] : "unknown";
+}
+
+_Static_assert(sizeof(struct baton_frontend_key) == 20, "frontend key layout");
+_Static_assert(sizeof(struct baton_frontend) == 8, "frontend layout");
+_Static_assert(sizeof(struct baton_backend) == 20, "backend layout");
+_Static_assert(sizeof(struct baton_flow_key) == 40, "flow key layout");
+_Static_assert(sizeof(struct baton_flow) == 96, "flow layout");
+_Static_assert(sizeof(struct baton_config) == 72, "config layout");
+_Static_assert(sizeof(struct baton_stats) == 24, "stats layout");
+#endif
+
+#endif /* BATON_ABI_H */

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install every Debian package that Baton's build, tests and demo need.
+# Idempotent: safe to run again; apt-get only installs what is missing.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: must run as root (apt-get)" >&2
+	exit 1
+fi
+
+packages=(
+	# build
+	build-essential meson ninja-build pkg-config clang llvm clang-format
+	libbpf-dev bpftool libxdp-dev linux-libc-dev
+	libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
+	# tests and demo: namespaces, real clients and servers
+	iproute2 ethtool curl python3 procps util-linux kmod
+)
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "install-deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

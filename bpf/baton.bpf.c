@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Baton's XDP fast path: L4 full-NAT load balancing with Maglev and a flow table.
+ * The rules this file implements are written down in docs/xdp.md.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "baton_abi.h"
+#include "csum.h"
+#include "maps.h"
+#include "parse.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define NSEC_PER_SEC 1000000000ull
+#define SNAT_PROBES 8
+
+#ifdef BATON_DEBUG
+#define dbg(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
+#else
+#define dbg(fmt, ...)
+#endif
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline void count(__u32 reason, const struct pkt *p)
+{
+	struct baton_reason_stats *s = bpf_map_lookup_elem(&reason_stats, &reason);
+
+	if (s != NULL) {
+		s->packets++;
+		s->bytes += p->len;
+	}
+}
+
+static __always_inline int pass(__u32 reason, const struct pkt *p)
+{
+	count(reason, p);
+	return XDP_PASS;
+}
+
+static __always_inline int drop(__u32 reason, const struct pkt *p)
+{
+	count(reason, p);
+	return XDP_DROP;
+}
+
+static __always_inline int addr_words(__u8 family)
+{
+	return family == BATON_FAMILY_V4 ? 1 : 4;
+}
+
+/* Is this destination address one of Baton's VIP addresses? */
+static __always_inline int is_vip_addr(const struct baton_flow_key *k)
+{
+	struct baton_frontend_key fk = {};
+
+	__builtin_memcpy(fk.addr, k->daddr, sizeof(fk.addr));
+	fk.family = k->family;
+	return bpf_map_lookup_elem(&frontends, &fk) != NULL;
+}
+
+/* A malformed packet: dropped (and counted) if aimed at a VIP, else not our business. */
+static __always_inline int malformed(__u32 reason, struct pkt *p, struct xdp_md *ctx)
+{
+	if (reason == BATON_R_PASS_NOT_VIP || !is_vip_addr(&p->key))
+		return pass(BATON_R_PASS_NOT_VIP, p);
+	return drop(reason, p);
+}
+
+static __always_inline int not_served(struct pkt *p, struct xdp_md *ctx)
+{
+	return pass(is_vip_addr(&p->key) ? BATON_R_PASS_VIP_OTHER : BATON_R_PASS_NOT_VIP, p);
+}
+
+static __always_inline int flow_live(const struct baton_flow *f, const struct baton_config *cfg,
+				     __u8 proto, __u64 now)
+{
+	__u64 idle = proto == IPPROTO_TCP ? cfg->tcp_idle_ns : cfg->udp_idle_ns;
+
+	if ((__s64)(now - f->last_seen_ns) > (__s64)idle)
+		return 0;
+	if (f->closing_ns && (__s64)(now - f->closing_ns) > (__s64)cfg->tcp_close_ns)
+		return 0;
+	return 1;
+}
+
+/* The key of the other direction's entry, derived from an entry's rewrite. */
+static __always_inline void peer_key(struct baton_flow_key *pk, const struct baton_flow *f,
+				     const struct baton_flow_key *k)
+{
+	__builtin_memcpy(pk->saddr, f->daddr, sizeof(pk->saddr));
+	__builtin_memcpy(pk->daddr, f->saddr, sizeof(pk->daddr));
+	pk->sport = f->dport;
+	pk->dport = f->sport;
+	pk->proto = k->proto;
+	pk->family = k->family;
+	pk->pad[0] = 0;
+	pk->pad[1] = 0;
+}
+
+/* FIN/RST bookkeeping; only packets carrying those flags get here. */
+static __always_inline void tcp_track_close(struct baton_flow *f, const struct baton_flow_key *k,
+					    __u8 flags, __u64 now)
+{
+	struct baton_flow_key pk;
+	struct baton_flow *peer;
+
+	if (!(flags & TCP_RST) && (f->flags & BATON_FLOW_F_FIN))
+		return;
+	peer_key(&pk, f, k);
+	peer = bpf_map_lookup_elem(&flows, &pk);
+	if (flags & TCP_RST) {
+		if (!f->closing_ns)
+			f->closing_ns = now;
+		if (peer != NULL && !peer->closing_ns)
+			peer->closing_ns = now;
+		return;
+	}
+	f->flags |= BATON_FLOW_F_FIN;
+	if (peer != NULL && (peer->flags & BATON_FLOW_F_FIN)) {
+		f->closing_ns = now;
+		peer->closing_ns = now;
+	}
+}
+
+/* Rewrite addresses and ports as the entry says, fixing checksums incrementally. */
+static __always_inline int rewrite(struct pkt *p, const struct baton_flow *f)
+{
+	int words = addr_words(p->key.family);
+	__u32 d_addr = 0, d_l4;
+
+	d_addr = csum_acc_addr(d_addr, p->key.saddr, f->saddr, words);
+	d_addr = csum_acc_addr(d_addr, p->key.daddr, f->daddr, words);
+	d_l4 = csum_acc16(d_addr, p->key.sport, f->sport);
+	d_l4 = csum_acc16(d_l4, p->key.dport, f->dport);
+
+	if (p->ip4 != NULL) {
+		struct iphdr *iph = p->ip4;
+
+		if ((void *)(iph + 1) > p->data_end)
+			return -1;
+		iph->saddr = f->saddr[0];
+		iph->daddr = f->daddr[0];
+		csum_apply(&iph->check, d_addr);
+	} else {
+		struct ipv6hdr *ip6h = p->ip6;
+
+		if (ip6h == NULL || (void *)(ip6h + 1) > p->data_end)
+			return -1;
+		__builtin_memcpy(&ip6h->saddr, f->saddr, 16);
+		__builtin_memcpy(&ip6h->daddr, f->daddr, 16);
+	}
+
+	if (p->key.proto == IPPROTO_TCP) {
+		struct tcphdr *th = p->l4;
+
+		if ((void *)(th + 1) > p->data_end)
+			return -1;
+		th->source = f->sport;
+		th->dest = f->dport;
+		csum_apply(&th->check, d_l4);
+	} else {
+		struct udphdr *uh = p->l4;
+
+		if ((void *)(uh + 1) > p->data_end)
+			return -1;
+		uh->source = f->sport;
+		uh->dest = f->dport;
+		csum_apply_udp(&uh->check, d_l4);
+	}
+	return 0;
+}
+
+/*
+ * Send a rewritten packet towards f->daddr: next hop from the entry's cache or from
+ * bpf_fib_lookup(), then XDP_TX or redirect. Counts the packet for its service and
+ * backend.
+ */
+static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
+				const struct baton_config *cfg, __u64 now)
+{
+	struct baton_stats *s;
+	struct ethhdr *eth = p->eth;
+
+	if ((void *)(eth + 1) > p->data_end)
+		return XDP_DROP;
+
+	if (!f->fib_ns || now - f->fib_ns > cfg->fib_cache_ns) {
+		struct bpf_fib_lookup fl = {};
+		long rc;
+
+		fl.ifindex = ctx->ingress_ifindex;
+		fl.l4_protocol = p->key.proto;
+		fl.sport = f->sport;
+		fl.dport = f->dport;
+		if (p->key.family == BATON_FAMILY_V4) {
+			fl.family = AF_INET;
+			fl.ipv4_src = f->saddr[0];
+			fl.ipv4_dst = f->daddr[0];
+		} else {
+			fl.family = AF_INET6;
+			__builtin_memcpy(fl.ipv6_src, f->saddr, 16);
+			__builtin_memcpy(fl.ipv6_dst, f->daddr, 16);
+		}
+		rc = bpf_fib_lookup(ctx, &fl, sizeof(fl), 0);
+		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+			return pass(BATON_R_PASS_FIB, p);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+			dbg("baton: fib lookup failed: %ld", rc);
+			return drop(BATON_R_DROP_FIB, p);
+		}
+		f->fib_ifindex = fl.ifindex;
+		__builtin_memcpy(f->smac, fl.smac, ETH_ALEN);
+		__builtin_memcpy(f->dmac, fl.dmac, ETH_ALEN);
+		f->fib_ns = now;
+	}
+	__builtin_memcpy(eth->h_source, f->smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, f->dmac, ETH_ALEN);
+
+	s = bpf_map_lookup_elem(&svc_stats, &f->service_id);
+	if (s != NULL) {
+		s->packets++;
+		s->bytes += p->len;
+	}
+	s = bpf_map_lookup_elem(&be_stats, &f->backend_id);
+	if (s != NULL) {
+		s->packets++;
+		s->bytes += p->len;
+	}
+
+	if (f->fib_ifindex == ctx->ingress_ifindex) {
+		count(BATON_R_FWD_TX, p);
+		return XDP_TX;
+	}
+	count(BATON_R_FWD_REDIRECT, p);
+	return bpf_redirect(f->fib_ifindex, 0);
+}
+
+static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
+				   const struct baton_config *cfg, __u64 now)
+{
+	if (p->tcp_flags & (TCP_FIN | TCP_RST))
+		tcp_track_close(f, &p->key, p->tcp_flags, now);
+	if (now - f->last_seen_ns > NSEC_PER_SEC)
+		f->last_seen_ns = now;
+	if (rewrite(p, f) < 0)
+		return drop(BATON_R_DROP_TRUNCATED, p);
+	return emit(ctx, p, f, cfg, now);
+}
+
+/* Client side of the flow: a retransmitted SYN hashes to the same backend. */
+static __always_inline __u32 flow_hash(const struct baton_flow_key *k)
+{
+	__u32 h = 0x9e3779b9u ^ ((__u32)k->sport | ((__u32)k->proto << 16));
+
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u32 w = k->saddr[i] * 0xcc9e2d51u;
+
+		w = (w << 15) | (w >> 17);
+		h ^= w * 0x1b873593u;
+		h = ((h << 13) | (h >> 19)) * 5 + 0xe6546b64u;
+	}
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* May a SNAT port whose reply key holds this entry be taken again? */
+static __always_inline int snat_port_free(const struct baton_flow *old,
+					  const struct baton_config *cfg, __u8 proto, __u64 now)
+{
+	if (flow_live(old, cfg, proto, now))
+		return 0;
+	return !old->closing_ns || (__s64)(now - old->closing_ns) >= (__s64)cfg->port_reuse_ns;
+}
+
+static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
+				    const struct baton_frontend *fe, const struct baton_config *cfg,
+				    __u64 now)
+{
+	struct new_flow_scratch *sc;
+	struct baton_flow *fwd, *rep;
+	struct baton_flow_key rkey = {};
+	struct baton_backend *be;
+	struct baton_stats *s;
+	__u32 zero = 0, idx, bid, *slot, *m, *cur;
+	__u32 cpu, ncpu, range, per_cpu;
+	void *table;
+	int found = 0;
+
+	table = bpf_map_lookup_elem(&maglev, &fe->service_id);
+	if (table == NULL)
+		return drop(BATON_R_DROP_NO_BACKEND, p);
+	m = bpf_map_lookup_elem(table, &zero);
+	if (m == NULL || *m == 0)
+		return drop(BATON_R_DROP_NO_BACKEND, p);
+	idx = 1 + flow_hash(&p->key) % *m;
+	slot = bpf_map_lookup_elem(table, &idx);
+	if (slot == NULL || *slot == BATON_NO_BACKEND)
+		return drop(BATON_R_DROP_NO_BACKEND, p);
+	bid = *slot;
+	be = bpf_map_lookup_elem(&backends, &bid);
+	if (be == NULL || be->family != p->key.family)
+		return drop(BATON_R_DROP_NO_BACKEND, p);
+
+	/* The reply entry's key: backend -> SNAT address and port. */
+	if (p->key.family == BATON_FAMILY_V4) {
+		if (!cfg->snat_v4)
+			return drop(BATON_R_DROP_NO_SNAT, p);
+		rkey.daddr[0] = cfg->snat_v4;
+	} else {
+		if (!(cfg->snat_v6[0] | cfg->snat_v6[1] | cfg->snat_v6[2] | cfg->snat_v6[3]))
+			return drop(BATON_R_DROP_NO_SNAT, p);
+		__builtin_memcpy(rkey.daddr, cfg->snat_v6, 16);
+	}
+	__builtin_memcpy(rkey.saddr, be->addr, 16);
+	rkey.sport = be->port;
+	rkey.proto = p->key.proto;
+	rkey.family = p->key.family;
+
+	/*
+	 * SNAT port: this CPU's share of the range, walked in order per backend, so a port
+	 * comes back towards a backend as late as possible (its TIME_WAIT, PAWS).
+	 */
+	cur = bpf_map_lookup_elem(&snat_cur, &bid);
+	if (cur == NULL)
+		return drop(BATON_R_DROP_NO_BACKEND, p);
+	ncpu = cfg->nr_cpus ? cfg->nr_cpus : 1;
+	cpu = bpf_get_smp_processor_id() % ncpu;
+	range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
+	if (cfg->snat_port_max < cfg->snat_port_min || range <= cpu)
+		return drop(BATON_R_DROP_SNAT_EXHAUSTED, p);
+	per_cpu = (range - cpu + ncpu - 1) / ncpu;
+
+	for (int i = 0; i < SNAT_PROBES; i++) {
+		__u32 port = cfg->snat_port_min + cpu + (*cur % per_cpu) * ncpu;
+		struct baton_flow *old;
+
+		*cur += 1;
+		rkey.dport = bpf_htons((__u16)port);
+		old = bpf_map_lookup_elem(&flows, &rkey);
+		if (old == NULL || snat_port_free(old, cfg, p->key.proto, now)) {
+			found = 1;
+			break;
+		}
+	}
+	if (!found)
+		return drop(BATON_R_DROP_SNAT_EXHAUSTED, p);
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (sc == NULL)
+		return drop(BATON_R_DROP_FLOW_INSERT, p);
+	fwd = &sc->fwd;
+	rep = &sc->rep;
+	__builtin_memset(sc, 0, sizeof(*sc));
+
+	__builtin_memcpy(rep->saddr, p->key.daddr, 16);
+	__builtin_memcpy(rep->daddr, p->key.saddr, 16);
+	rep->sport = p->key.dport;
+	rep->dport = p->key.sport;
+	rep->flags = BATON_FLOW_F_REPLY;
+	rep->service_id = fe->service_id;
+	rep->backend_id = bid;
+	rep->last_seen_ns = now;
+
+	__builtin_memcpy(fwd->saddr, rkey.daddr, 16);
+	__builtin_memcpy(fwd->daddr, rkey.saddr, 16);
+	fwd->sport = rkey.dport;
+	fwd->dport = rkey.sport;
+	fwd->service_id = fe->service_id;
+	fwd->backend_id = bid;
+	fwd->last_seen_ns = now;
+
+	/* Ports are partitioned by CPU, so no other CPU races for this reply key. */
+	if (bpf_map_update_elem(&flows, &rkey, rep, BPF_ANY) ||
+	    bpf_map_update_elem(&flows, &p->key, fwd, BPF_ANY))
+		return drop(BATON_R_DROP_FLOW_INSERT, p);
+
+	s = bpf_map_lookup_elem(&svc_stats, &fe->service_id);
+	if (s != NULL)
+		s->new_flows++;
+	s = bpf_map_lookup_elem(&be_stats, &bid);
+	if (s != NULL)
+		s->new_flows++;
+
+	if (rewrite(p, fwd) < 0)
+		return drop(BATON_R_DROP_TRUNCATED, p);
+	return emit(ctx, p, fwd, cfg, now);
+}
+
+static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
+{
+	struct baton_frontend_key fk = {};
+	struct baton_frontend *fe;
+	struct baton_flow *f;
+	const struct baton_config *cfg;
+	__u32 zero = 0;
+	__u64 now;
+	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (cfg == NULL)
+		return pass(BATON_R_PASS_NOT_VIP, p);
+	now = bpf_ktime_get_coarse_ns();
+
+	f = bpf_map_lookup_elem(&flows, &p->key);
+	if (f != NULL && flow_live(f, cfg, p->key.proto, now)) {
+		/* A SYN on a closing flow: the client reuses its port for a new connection. */
+		if (!(syn && f->closing_ns && !(f->flags & BATON_FLOW_F_REPLY)))
+			return forward(ctx, p, f, cfg, now);
+	}
+
+	__builtin_memcpy(fk.addr, p->key.daddr, sizeof(fk.addr));
+	fk.port = p->key.dport;
+	fk.proto = p->key.proto;
+	fk.family = p->key.family;
+	fe = bpf_map_lookup_elem(&frontends, &fk);
+	if (fe == NULL)
+		return not_served(p, ctx);
+	if (p->key.proto == IPPROTO_TCP && !syn)
+		return drop(BATON_R_DROP_NO_FLOW, p);
+	return new_flow(ctx, p, fe, cfg, now);
+}
+
+/*
+ * ICMP errors quoting a packet the load balancer sent: find the entry of the quoted
+ * packet's reverse and translate outer and quoted headers as that entry says.
+ * q points at the quoted IP header; qkey is the quoted tuple reversed.
+ */
+static __always_inline int handle_icmp_error(struct xdp_md *ctx, struct pkt *p, void *q,
+					     struct baton_flow_key *qkey, __sum16 *icmp_csum)
+{
+	const struct baton_config *cfg;
+	struct baton_flow *f;
+	int words = addr_words(p->key.family);
+	void *end = p->data_end;
+	void *ql4;
+	__u32 d_outer = 0, d_qaddr = 0, d_q = 0, zero = 0;
+	__u64 now;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (cfg == NULL)
+		return pass(BATON_R_PASS_NOT_VIP, p);
+	now = bpf_ktime_get_coarse_ns();
+	f = bpf_map_lookup_elem(&flows, qkey);
+	if (f == NULL || !flow_live(f, cfg, qkey->proto, now)) {
+		if (is_vip_addr(&p->key))
+			return drop(BATON_R_DROP_ICMP, p);
+		return pass(BATON_R_PASS_NOT_VIP, p);
+	}
+
+	/* Outer header: leaves as the entry's packets do. */
+	d_outer = csum_acc_addr(d_outer, p->key.saddr, f->saddr, words);
+	d_outer = csum_acc_addr(d_outer, p->key.daddr, f->daddr, words);
+
+	/* Quoted header: becomes the reverse of the entry's packets. */
+	d_qaddr = csum_acc_addr(d_qaddr, qkey->daddr, f->daddr, words);
+	d_qaddr = csum_acc_addr(d_qaddr, qkey->saddr, f->saddr, words);
+	d_q = d_qaddr;
+	if (p->ip4 != NULL) {
+		struct iphdr *outer = p->ip4, *qip = q;
+		__u16 old;
+
+		if ((void *)(outer + 1) > end || (void *)(qip + 1) > end)
+			return drop(BATON_R_DROP_TRUNCATED, p);
+		outer->saddr = f->saddr[0];
+		outer->daddr = f->daddr[0];
+		csum_apply(&outer->check, d_outer);
+		qip->saddr = f->daddr[0];
+		qip->daddr = f->saddr[0];
+		old = qip->check;
+		csum_apply(&qip->check, d_qaddr);
+		d_q = csum_acc16(d_q, old, qip->check);
+		ql4 = qip + 1;
+	} else {
+		struct ipv6hdr *outer = p->ip6, *qip = q;
+
+		if (outer == NULL || (void *)(outer + 1) > end || (void *)(qip + 1) > end)
+			return drop(BATON_R_DROP_TRUNCATED, p);
+		__builtin_memcpy(&outer->saddr, f->saddr, 16);
+		__builtin_memcpy(&outer->daddr, f->daddr, 16);
+		__builtin_memcpy(&qip->saddr, f->daddr, 16);
+		__builtin_memcpy(&qip->daddr, f->saddr, 16);
+		ql4 = qip + 1;
+	}
+
+	/* Quoted ports (the first 4 bytes of TCP and UDP alike) and L4 checksum. */
+	{
+		__be16 *ports = ql4;
+		__u32 d_ql4;
+
+		if ((void *)(ports + 4) > end)
+			return drop(BATON_R_DROP_TRUNCATED, p);
+		d_ql4 = csum_acc16(d_qaddr, ports[0], f->dport);
+		d_ql4 = csum_acc16(d_ql4, ports[1], f->sport);
+		d_q = csum_acc16(d_q, ports[0], f->dport);
+		d_q = csum_acc16(d_q, ports[1], f->sport);
+		ports[0] = f->dport;
+		ports[1] = f->sport;
+		if (qkey->proto == IPPROTO_UDP) {
+			__u16 old = ports[3];
+
+			csum_apply_udp(&ports[3], d_ql4);
+			d_q = csum_acc16(d_q, old, ports[3]);
+		} else if ((void *)(ports + 9) <= end) {
+			/* TCP checksum at offset 16, when the error quoted that much. */
+			__u16 old = ports[8];
+
+			csum_apply(&ports[8], d_ql4);
+			d_q = csum_acc16(d_q, old, ports[8]);
+		}
+	}
+
+	/* ICMP checksum: the quoted changes, and for ICMPv6 the outer pseudo-header too. */
+	if ((void *)(icmp_csum + 1) > end)
+		return drop(BATON_R_DROP_TRUNCATED, p);
+	if (p->ip6 != NULL)
+		d_q = csum_add(d_q, d_outer);
+	csum_apply(icmp_csum, d_q);
+
+	return emit(ctx, p, f, cfg, now);
+}
+
+static __always_inline int handle_icmp4(struct xdp_md *ctx, struct pkt *p)
+{
+	struct icmphdr *ic = p->l4;
+	struct baton_flow_key qkey = {};
+	struct iphdr *qip;
+	__be16 *ports;
+
+	if ((void *)(ic + 1) > p->data_end)
+		return malformed(BATON_R_DROP_TRUNCATED, p, ctx);
+	if (ic->type != ICMP_DEST_UNREACH && ic->type != ICMP_TIME_EXCEEDED)
+		return not_served(p, ctx);
+	qip = (void *)(ic + 1);
+	ports = (void *)(qip + 1);
+	if ((void *)(ports + 4) > p->data_end || qip->ihl != 5)
+		return malformed(BATON_R_DROP_TRUNCATED, p, ctx);
+	if (qip->protocol != IPPROTO_TCP && qip->protocol != IPPROTO_UDP)
+		return not_served(p, ctx);
+	qkey.family = BATON_FAMILY_V4;
+	qkey.proto = qip->protocol;
+	qkey.saddr[0] = qip->daddr;
+	qkey.daddr[0] = qip->saddr;
+	qkey.sport = ports[1];
+	qkey.dport = ports[0];
+	return handle_icmp_error(ctx, p, qip, &qkey, &ic->checksum);
+}
+
+static __always_inline int handle_icmp6(struct xdp_md *ctx, struct pkt *p)
+{
+	struct icmp6hdr *ic = p->l4;
+	struct baton_flow_key qkey = {};
+	struct ipv6hdr *qip;
+	__be16 *ports;
+
+	if ((void *)(ic + 1) > p->data_end)
+		return malformed(BATON_R_DROP_TRUNCATED, p, ctx);
+	if (ic->icmp6_type != ICMPV6_DEST_UNREACH && ic->icmp6_type != ICMPV6_PKT_TOOBIG &&
+	    ic->icmp6_type != ICMPV6_TIME_EXCEED)
+		return not_served(p, ctx);
+	qip = (void *)(ic + 1);
+	ports = (void *)(qip + 1);
+	if ((void *)(ports + 4) > p->data_end)
+		return malformed(BATON_R_DROP_TRUNCATED, p, ctx);
+	if (qip->nexthdr != IPPROTO_TCP && qip->nexthdr != IPPROTO_UDP)
+		return not_served(p, ctx);
+	qkey.family = BATON_FAMILY_V6;
+	qkey.proto = qip->nexthdr;
+	__builtin_memcpy(qkey.saddr, &qip->daddr, 16);
+	__builtin_memcpy(qkey.daddr, &qip->saddr, 16);
+	qkey.sport = ports[1];
+	qkey.dport = ports[0];
+	return handle_icmp_error(ctx, p, qip, &qkey, &ic->icmp6_cksum);
+}
+
+SEC("xdp")
+int baton_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	struct pkt p = {};
+	__u16 h_proto;
+	void *l3;
+	int r;
+
+	p.data_end = (void *)(long)ctx->data_end;
+	p.len = p.data_end - data;
+	p.eth = data;
+	if ((void *)(p.eth + 1) > p.data_end)
+		return pass(BATON_R_PASS_NOT_IP, &p);
+	h_proto = p.eth->h_proto;
+	l3 = p.eth + 1;
+	if (h_proto == bpf_htons(ETH_P_8021Q) || h_proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_hdr *vh = l3;
+
+		if ((void *)(vh + 1) > p.data_end)
+			return pass(BATON_R_PASS_NOT_IP, &p);
+		h_proto = vh->encap_proto;
+		l3 = vh + 1;
+		if (h_proto == bpf_htons(ETH_P_8021Q) || h_proto == bpf_htons(ETH_P_8021AD))
+			return pass(BATON_R_PASS_L2_UNSUPPORTED, &p);
+	}
+
+	if (h_proto == bpf_htons(ETH_P_IP))
+		r = parse_ipv4(&p, l3);
+	else if (h_proto == bpf_htons(ETH_P_IPV6))
+		r = parse_ipv6(&p, l3);
+	else
+		return pass(BATON_R_PASS_NOT_IP, &p);
+	if (r)
+		return malformed(r, &p, ctx);
+
+	switch (p.key.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		r = parse_l4_ports(&p);
+		if (r)
+			return malformed(r, &p, ctx);
+		return handle_l4(ctx, &p);
+	case IPPROTO_ICMP:
+		if (p.ip4 == NULL)
+			return not_served(&p, ctx);
+		return handle_icmp4(ctx, &p);
+	case IPPROTO_ICMPV6:
+		if (p.ip6 == NULL)
+			return not_served(&p, ctx);
+		return handle_icmp6(ctx, &p);
+	}
+	return not_served(&p, ctx);
+}

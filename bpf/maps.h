@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The XDP program's maps. Layouts come from include/baton_abi.h. batond pins them
+ * under <bpffs>/baton/ (explicitly, so a test that loads the program pins nothing).
+ */
+#ifndef BATON_BPF_MAPS_H
+#define BATON_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "baton_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BATON_MAX_FRONTENDS);
+	__type(key, struct baton_frontend_key);
+	__type(value, struct baton_frontend);
+} frontends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BATON_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct baton_backend);
+} backends SEC(".maps");
+
+/* Inner template only: batond creates each table with its own size (BPF_F_INNER_MAP). */
+struct maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, BATON_MAGLEV_DEFAULT + 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BATON_MAX_SERVICES);
+	__type(key, __u32);
+	__array(values, struct maglev_table);
+} maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2 * BATON_FLOWS_DEFAULT);
+	__type(key, struct baton_flow_key);
+	__type(value, struct baton_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct baton_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_R_MAX);
+	__type(key, __u32);
+	__type(value, struct baton_reason_stats);
+} reason_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct baton_stats);
+} svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct baton_stats);
+} be_stats SEC(".maps");
+
+/* Per CPU, per backend: where this CPU's walk through its SNAT ports stands. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} snat_cur SEC(".maps");
+
+/*
+ * Per-CPU scratch for building a new flow's two entries: they do not fit on the
+ * 512-byte BPF stack next to everything else. Not pinned, not part of the ABI.
+ */
+struct new_flow_scratch {
+	struct baton_flow fwd;
+	struct baton_flow rep;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct new_flow_scratch);
+} scratch SEC(".maps");
+
+#endif /* BATON_BPF_MAPS_H */

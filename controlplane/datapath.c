@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "baton_abi.h"
+#include "baton.skel.h"
+#include "datapath.h"
+#include "log.h"
+
+#define PROG_NAME "baton_xdp"
+
+int datapath_mount_bpffs(const char *dir)
+{
+	struct statfs st;
+
+	if (statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return log_errno(errno, "cannot create %s", dir);
+	if (mount("bpf", dir, "bpf", 0, "mode=0700") < 0)
+		return log_errno(errno, "cannot mount bpffs on %s", dir);
+	log_info("mounted bpffs on %s", dir);
+	return 0;
+}
+
+/* Maps that are not pinned: per-CPU scratch space has no state worth keeping. */
+static bool map_is_pinned(const struct bpf_map *map)
+{
+	const char *name = bpf_map__name(map);
+
+	return name[0] != '.' && strcmp(name, "scratch") != 0;
+}
+
+/*
+ * Sizes and types are checked by libbpf when it reuses a pin; the meaning of the
+ * fields is not, so the config map records the ABI version of whoever wrote it.
+ */
+static int check_pinned_abi(const char *pin_dir)
+{
+	struct baton_config cfg = {};
+	char path[PATH_MAX + 16];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/config", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : log_errno(errno, "cannot open pinned map %s", path);
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) < 0) {
+		err = log_errno(errno, "cannot read pinned map %s (another layout?)", path);
+	} else if (cfg.abi_version != 0 && cfg.abi_version != BATON_ABI_VERSION) {
+		log_err("pinned maps in %s have ABI version %u, this batond has %u; refusing to "
+			"reuse them (run batond --detach to remove them; established flows are lost)",
+			pin_dir, cfg.abi_version, BATON_ABI_VERSION);
+		err = -EINVAL;
+	}
+	close(fd);
+	return err;
+}
+
+int datapath_open(struct datapath *dp, const char *bpffs_dir)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX + BPF_OBJ_NAME_LEN + 1];
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	err = datapath_mount_bpffs(bpffs_dir);
+	if (err)
+		return err;
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/%s", bpffs_dir, BATON_PIN_DIR);
+	if (mkdir(dp->pin_dir, 0700) < 0 && errno != EEXIST)
+		return log_errno(errno, "cannot create %s", dp->pin_dir);
+	err = check_pinned_abi(dp->pin_dir);
+	if (err)
+		return err;
+
+	dp->skel = baton_bpf__open();
+	if (dp->skel == NULL)
+		return log_errno(errno, "cannot open the embedded XDP object");
+
+	bpf_object__for_each_map(map, dp->skel->obj)
+	{
+		if (!map_is_pinned(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
+		if (access(path, F_OK) == 0)
+			dp->adopted = true;
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			log_errno(err, "cannot set pin path %s", path);
+			goto fail;
+		}
+	}
+
+	/* libbpf reuses each existing pin (refusing a layout mismatch) and pins new maps. */
+	err = baton_bpf__load(dp->skel);
+	if (err) {
+		log_errno(
+			err, "cannot load the XDP program%s",
+			dp->adopted
+				? " with the pinned maps (run batond --detach if their layout changed)"
+				: "");
+		goto fail;
+	}
+	log_info("XDP program loaded, maps %s %s", dp->adopted ? "adopted from" : "pinned in",
+		 dp->pin_dir);
+	return 0;
+fail:
+	baton_bpf__destroy(dp->skel);
+	dp->skel = NULL;
+	return err;
+}
+
+static int prog_name_by_id(__u32 id, char *name, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd, err;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &info_len);
+	close(fd);
+	if (err)
+		return -errno;
+	snprintf(name, len, "%s", info.name);
+	return 0;
+}
+
+int datapath_attach(struct datapath *dp, const char *ifname, bool generic)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 flags = generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	int ifindex = if_nametoindex(ifname), prog_fd, old_fd = -1, err;
+	char name[BPF_OBJ_NAME_LEN];
+
+	if (ifindex == 0)
+		return log_errno(errno, "interface %s", ifname);
+	prog_fd = bpf_program__fd(dp->skel->progs.baton_xdp);
+
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return log_errno(err, "cannot query XDP on %s", ifname);
+	if (q.attach_mode != XDP_ATTACHED_NONE) {
+		__u32 id = q.attach_mode == XDP_ATTACHED_SKB ? q.skb_prog_id : q.drv_prog_id;
+
+		if (id == 0 || prog_name_by_id(id, name, sizeof(name)) < 0 ||
+		    strcmp(name, PROG_NAME) != 0) {
+			log_err("%s already has an XDP program (id %u) that is not Baton's; "
+				"refusing to replace it",
+				ifname, id);
+			return -EBUSY;
+		}
+		if ((q.attach_mode == XDP_ATTACHED_SKB) != generic) {
+			log_err("%s has Baton attached in %s mode; run batond --detach first to "
+				"change to %s mode",
+				ifname, generic ? "native" : "generic",
+				generic ? "generic" : "native");
+			return -EBUSY;
+		}
+		old_fd = bpf_prog_get_fd_by_id(id);
+		if (old_fd < 0)
+			return log_errno(errno, "cannot open program %u on %s", id, ifname);
+		/* Atomic replace: no packet goes unprocessed, the maps are the same. */
+		opts.old_prog_fd = old_fd;
+		flags |= XDP_FLAGS_REPLACE;
+	}
+
+	err = bpf_xdp_attach(ifindex, prog_fd, flags, &opts);
+	if (old_fd >= 0)
+		close(old_fd);
+	if (err == -EOPNOTSUPP && !generic) {
+		log_err("%s does not support native XDP; use --xdp-mode generic", ifname);
+		return err;
+	}
+	if (err)
+		return log_errno(err, "cannot attach XDP to %s (%s mode)", ifname,
+				 generic ? "generic" : "native");
+	log_info("XDP program %s on %s (%s mode)", old_fd >= 0 ? "replaced" : "attached", ifname,
+		 generic ? "generic" : "native");
+	return 0;
+}
+
+void datapath_close(struct datapath *dp)
+{
+	baton_bpf__destroy(dp->skel);
+	dp->skel = NULL;
+}
+
+static int detach_one(const char *ifname)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int ifindex = if_nametoindex(ifname), err;
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 id, flags;
+
+	if (ifindex == 0)
+		return log_errno(errno, "interface %s", ifname);
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return log_errno(err, "cannot query XDP on %s", ifname);
+	if (q.attach_mode == XDP_ATTACHED_NONE) {
+		log_info("%s: no XDP program attached", ifname);
+		return 0;
+	}
+	id = q.attach_mode == XDP_ATTACHED_SKB ? q.skb_prog_id : q.drv_prog_id;
+	if (prog_name_by_id(id, name, sizeof(name)) < 0 || strcmp(name, PROG_NAME) != 0) {
+		log_err("%s: XDP program %u is not Baton's; leaving it", ifname, id);
+		return -EBUSY;
+	}
+	flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	err = bpf_xdp_detach(ifindex, flags, NULL);
+	if (err)
+		return log_errno(err, "cannot detach XDP from %s", ifname);
+	log_info("%s: XDP program %u detached", ifname, id);
+	return 0;
+}
+
+int datapath_detach(const char *bpffs_dir, char *const *ifnames, int n_ifnames)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	for (int i = 0; i < n_ifnames; i++) {
+		int r = detach_one(ifnames[i]);
+
+		if (r && !err)
+			err = r;
+	}
+
+	snprintf(dir, sizeof(dir), "%s/%s", bpffs_dir, BATON_PIN_DIR);
+	d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? err : log_errno(errno, "cannot open %s", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) < 0 && !err)
+			err = log_errno(errno, "cannot remove %s", path);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && !err)
+		err = log_errno(errno, "cannot remove %s", dir);
+	else
+		log_info("removed pinned maps in %s", dir);
+	return err;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The XDP program and its pinned maps: load (or adopt the pins of an earlier batond),
+ * attach to interfaces, detach. The program object is embedded (libbpf skeleton).
+ */
+#ifndef BATON_DATAPATH_H
+#define BATON_DATAPATH_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+struct baton_bpf;
+
+struct datapath {
+	struct baton_bpf *skel;
+	char pin_dir[PATH_MAX]; /* <bpffs>/baton */
+	bool adopted;		/* the maps came from an earlier batond's pins */
+};
+
+/*
+ * Mounts bpffs on bpffs_dir if it is not one, then loads the program with every map
+ * pinned under <bpffs_dir>/baton/, reusing pins that exist. Pins of another ABI
+ * version or layout are refused with an error, never reused.
+ */
+int datapath_open(struct datapath *dp, const char *bpffs_dir);
+
+/* Attaches (or atomically replaces an earlier Baton program) on ifname. */
+int datapath_attach(struct datapath *dp, const char *ifname, bool generic);
+
+/* Frees the skeleton; the program stays attached and the maps stay pinned. */
+void datapath_close(struct datapath *dp);
+
+/* batond --detach: removes Baton's program from each interface, then the pins. */
+int datapath_detach(const char *bpffs_dir, char *const *ifnames, int n_ifnames);
+
+/* Mounts bpffs on dir (creating it) unless dir already is a bpffs. */
+int datapath_mount_bpffs(const char *dir);
+
+#endif /* BATON_DATAPATH_H */

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config.h"
+#include "log.h"
+#include "maglev.h"
+#include "reconcile.h"
+
+int reconcile_init(struct reconcile *rc, int fe_fd, int be_fd, int maglev_fd, int config_fd)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->fe_fd = fe_fd;
+	rc->be_fd = be_fd;
+	rc->maglev_fd = maglev_fd;
+	rc->config_fd = config_fd;
+	rc->be = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be));
+	rc->svc = calloc(BATON_MAX_SERVICES, sizeof(*rc->svc));
+	if (rc->be == NULL || rc->svc == NULL) {
+		reconcile_free(rc);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void reconcile_free(struct reconcile *rc)
+{
+	free(rc->be);
+	free(rc->svc);
+	rc->be = NULL;
+	rc->svc = NULL;
+}
+
+static void frontend_key(struct baton_frontend_key *fk, const struct config_service *s)
+{
+	memset(fk, 0, sizeof(*fk));
+	memcpy(fk->addr, s->vip, sizeof(fk->addr));
+	fk->port = htons(s->port);
+	fk->proto = s->proto;
+	fk->family = s->family;
+}
+
+static void backend_entry(struct baton_backend *b, const struct config_backend *cb)
+{
+	memset(b, 0, sizeof(*b));
+	memcpy(b->addr, cb->addr, sizeof(b->addr));
+	b->port = htons(cb->port);
+	b->family = cb->family;
+}
+
+int reconcile_adopt(struct reconcile *rc)
+{
+	struct baton_frontend_key key, next, *prev = NULL;
+	struct baton_frontend fe;
+
+	for (__u32 id = 0; id < BATON_MAX_BACKENDS; id++) {
+		struct baton_backend b;
+
+		if (bpf_map_lookup_elem(rc->be_fd, &id, &b) < 0)
+			return log_errno(errno, "cannot read backend %u", id);
+		if (b.family == 0)
+			continue;
+		rc->be[id].b = b;
+		rc->be[id].used = true;
+		rc->n_backends++;
+	}
+	while (bpf_map_get_next_key(rc->fe_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(rc->fe_fd, &key, &fe) < 0 ||
+		    (fe.flags & BATON_FE_F_ADDR_ONLY))
+			continue;
+		if (fe.service_id >= BATON_MAX_SERVICES)
+			continue;
+		rc->svc[fe.service_id].fk = key;
+		rc->svc[fe.service_id].used = true;
+		rc->n_services++;
+	}
+	log_info("adopted pinned state: %u services, %u backends", rc->n_services, rc->n_backends);
+	return 0;
+}
+
+static int find_backend(const struct reconcile *rc, const struct baton_backend *b)
+{
+	for (__u32 id = 0; id < BATON_MAX_BACKENDS; id++) {
+		if (rc->be[id].used && memcmp(&rc->be[id].b, b, sizeof(*b)) == 0)
+			return id;
+	}
+	return -1;
+}
+
+static int alloc_backend(struct reconcile *rc)
+{
+	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++) {
+		__u32 id = (rc->be_next + i) % BATON_MAX_BACKENDS;
+
+		if (!rc->be[id].used) {
+			rc->be_next = id + 1;
+			return id;
+		}
+	}
+	return -1;
+}
+
+static int find_service(const struct reconcile *rc, const struct baton_frontend_key *fk)
+{
+	for (__u32 id = 0; id < BATON_MAX_SERVICES; id++) {
+		if (rc->svc[id].used && memcmp(&rc->svc[id].fk, fk, sizeof(*fk)) == 0)
+			return id;
+	}
+	return -1;
+}
+
+static int alloc_service(struct reconcile *rc)
+{
+	for (__u32 i = 0; i < BATON_MAX_SERVICES; i++) {
+		__u32 id = (rc->svc_next + i) % BATON_MAX_SERVICES;
+
+		if (!rc->svc[id].used) {
+			rc->svc_next = id + 1;
+			return id;
+		}
+	}
+	return -1;
+}
+
+/* The id of a configured backend, allocating and writing a slot for a new one. */
+static int backend_id(struct reconcile *rc, const struct config_backend *cb)
+{
+	struct baton_backend b;
+	int id;
+
+	backend_entry(&b, cb);
+	id = find_backend(rc, &b);
+	if (id < 0) {
+		id = alloc_backend(rc);
+		if (id < 0) {
+			log_err("more than %d backends", BATON_MAX_BACKENDS);
+			return -ENOSPC;
+		}
+		if (bpf_map_update_elem(rc->be_fd, &id, &b, BPF_ANY) < 0)
+			return log_errno(errno, "cannot write backend %d", id);
+		rc->be[id].b = b;
+		rc->be[id].used = true;
+	}
+	rc->be[id].wanted = true;
+	return id;
+}
+
+static __u64 table_fingerprint(const __u32 *t, __u32 m)
+{
+	return maglev_hash64(t, (size_t)m * sizeof(*t), m);
+}
+
+/*
+ * Builds the service's Maglev table into a new inner map and swaps it into the outer
+ * slot in one update. No backend with weight: the slot is emptied (new flows dropped).
+ */
+static int install_table(struct reconcile *rc, __u32 sid, const struct config_service *s,
+			 const int *ids)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	struct rc_service *rs = &rc->svc[sid];
+	struct maglev_backend *mb = NULL;
+	__u32 m = s->maglev_size, *table = NULL, *keys = NULL, count;
+	int err, fd = -1;
+
+	mb = calloc(s->n_backends ? s->n_backends : 1, sizeof(*mb));
+	table = malloc(((size_t)m + 1) * sizeof(*table));
+	keys = malloc(((size_t)m + 1) * sizeof(*keys));
+	if (mb == NULL || table == NULL || keys == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_backends; i++) {
+		const struct config_backend *cb = &s->backends[i];
+		/* Identity across nodes: family, address, port; never the local id. */
+		__u8 key[19];
+
+		key[0] = cb->family;
+		memcpy(key + 1, cb->addr, 16);
+		key[17] = cb->port >> 8;
+		key[18] = cb->port & 0xff;
+		maglev_backend_init(&mb[i], key, sizeof(key), ids[i], cb->weight);
+	}
+
+	table[0] = m;
+	err = maglev_build(mb, s->n_backends, m, table + 1);
+	if (err == -ENOENT) {
+		if (rs->has_table && bpf_map_delete_elem(rc->maglev_fd, &sid) < 0 &&
+		    errno != ENOENT) {
+			err = log_errno(errno, "service %s: cannot remove its table", s->name);
+			goto out;
+		}
+		if (rs->has_table || s->n_backends)
+			log_warn("service %s: no backend with weight > 0; new flows are dropped",
+				 s->name);
+		rs->has_table = false;
+		err = 0;
+		goto out;
+	}
+	if (err) {
+		log_errno(err, "service %s: cannot build its Maglev table", s->name);
+		goto out;
+	}
+	if (rs->has_table && rs->table_sum == table_fingerprint(table, m + 1))
+		goto out; /* unchanged */
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_tbl", sizeof(__u32), sizeof(__u32), m + 1,
+			    &opts);
+	if (fd < 0) {
+		err = log_errno(errno, "service %s: cannot create a table of %u slots", s->name, m);
+		goto out;
+	}
+	for (__u32 i = 0; i <= m; i++)
+		keys[i] = i;
+	count = m + 1;
+	if (bpf_map_update_batch(fd, keys, table, &count, NULL) < 0) {
+		err = log_errno(errno, "service %s: cannot fill its table", s->name);
+		goto out;
+	}
+	if (bpf_map_update_elem(rc->maglev_fd, &sid, &fd, BPF_ANY) < 0) {
+		err = log_errno(errno, "service %s: cannot swap its table in", s->name);
+		goto out;
+	}
+	rs->has_table = true;
+	rs->table_sum = table_fingerprint(table, m + 1);
+	log_debug("service %s: Maglev table of %u slots installed", s->name, m);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(mb);
+	free(table);
+	free(keys);
+	return err;
+}
+
+static int apply_service(struct reconcile *rc, const struct config_service *s)
+{
+	struct baton_frontend fe = {}, addr_fe = { .flags = BATON_FE_F_ADDR_ONLY };
+	struct baton_frontend_key fk, ak;
+	int sid, err = 0, *ids;
+
+	frontend_key(&fk, s);
+	sid = find_service(rc, &fk);
+	if (sid < 0) {
+		sid = alloc_service(rc);
+		if (sid < 0) {
+			log_err("more than %d services", BATON_MAX_SERVICES);
+			return -ENOSPC;
+		}
+		rc->svc[sid].fk = fk;
+		rc->svc[sid].used = true;
+		rc->svc[sid].has_table = false;
+	}
+	rc->svc[sid].wanted = true;
+
+	ids = calloc(s->n_backends ? s->n_backends : 1, sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_backends; i++) {
+		ids[i] = backend_id(rc, &s->backends[i]);
+		if (ids[i] < 0) {
+			err = ids[i];
+			goto out;
+		}
+	}
+	err = install_table(rc, sid, s, ids);
+	if (err)
+		goto out;
+
+	/* The table exists before the frontend points at it. */
+	fe.service_id = sid;
+	if (bpf_map_update_elem(rc->fe_fd, &fk, &fe, BPF_ANY) < 0) {
+		err = log_errno(errno, "service %s: cannot write its frontend", s->name);
+		goto out;
+	}
+	ak = fk;
+	ak.port = 0;
+	ak.proto = 0;
+	if (bpf_map_update_elem(rc->fe_fd, &ak, &addr_fe, BPF_ANY) < 0)
+		err = log_errno(errno, "service %s: cannot mark its VIP address", s->name);
+out:
+	free(ids);
+	return err;
+}
+
+static bool addr_wanted(const struct config *cfg, const struct baton_frontend_key *ak)
+{
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct config_service *s = &cfg->services[i];
+
+		if (s->family == ak->family && memcmp(s->vip, ak->addr, sizeof(ak->addr)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Breaks after makes: frontends, then tables, then backend slots that nobody uses. */
+static int remove_stale(struct reconcile *rc, const struct config *cfg)
+{
+	struct baton_frontend_key key, next, *prev = NULL;
+	struct baton_frontend fe;
+	int err = 0;
+
+	while (bpf_map_get_next_key(rc->fe_fd, prev, &next) == 0) {
+		bool stale;
+
+		key = next;
+		if (bpf_map_lookup_elem(rc->fe_fd, &key, &fe) < 0) {
+			prev = &key;
+			continue;
+		}
+		if (fe.flags & BATON_FE_F_ADDR_ONLY)
+			stale = !addr_wanted(cfg, &key);
+		else
+			stale = fe.service_id >= BATON_MAX_SERVICES ||
+				!rc->svc[fe.service_id].wanted ||
+				memcmp(&rc->svc[fe.service_id].fk, &key, sizeof(key)) != 0;
+		if (!stale) {
+			prev = &key;
+			continue;
+		}
+		/* Deleting the current key: continue from the previous one. */
+		if (bpf_map_delete_elem(rc->fe_fd, &key) < 0 && errno != ENOENT) {
+			err = log_errno(errno, "cannot remove a stale frontend");
+			prev = &key;
+		}
+	}
+
+	for (__u32 sid = 0; sid < BATON_MAX_SERVICES; sid++) {
+		struct rc_service *rs = &rc->svc[sid];
+
+		if (!rs->used || rs->wanted)
+			continue;
+		if (bpf_map_delete_elem(rc->maglev_fd, &sid) < 0 && errno != ENOENT)
+			err = log_errno(errno, "cannot remove the table of service id %u", sid);
+		memset(rs, 0, sizeof(*rs));
+	}
+
+	for (__u32 id = 0; id < BATON_MAX_BACKENDS; id++) {
+		struct baton_backend empty = {};
+
+		if (!rc->be[id].used || rc->be[id].wanted)
+			continue;
+		/* Flows to it keep their rewrite; only new flows stop (no table has it). */
+		if (bpf_map_update_elem(rc->be_fd, &id, &empty, BPF_ANY) < 0)
+			err = log_errno(errno, "cannot clear backend %u", id);
+		memset(&rc->be[id], 0, sizeof(rc->be[id]));
+	}
+	return err;
+}
+
+static int write_settings(struct reconcile *rc, const struct reconcile_settings *set)
+{
+	struct baton_config c = {
+		.abi_version = BATON_ABI_VERSION,
+		.nr_cpus = libbpf_num_possible_cpus(),
+		.snat_v4 = set->snat_v4,
+		.snat_port_min = set->snat_port_min,
+		.snat_port_max = set->snat_port_max,
+		.tcp_idle_ns = set->tcp_idle_ns,
+		.udp_idle_ns = set->udp_idle_ns,
+		.tcp_close_ns = set->tcp_close_ns,
+		.port_reuse_ns = set->port_reuse_ns,
+		.fib_cache_ns = set->fib_cache_ns,
+	};
+	__u32 zero = 0;
+
+	memcpy(c.snat_v6, set->snat_v6, sizeof(c.snat_v6));
+	if (bpf_map_update_elem(rc->config_fd, &zero, &c, BPF_ANY) < 0)
+		return log_errno(errno, "cannot write the settings map");
+	return 0;
+}
+
+int reconcile_apply(struct reconcile *rc, const struct config *cfg,
+		    const struct reconcile_settings *set)
+{
+	int err;
+
+	err = write_settings(rc, set);
+	if (err)
+		return err;
+	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++)
+		rc->be[i].wanted = false;
+	for (__u32 i = 0; i < BATON_MAX_SERVICES; i++)
+		rc->svc[i].wanted = false;
+
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		err = apply_service(rc, &cfg->services[i]);
+		if (err) {
+			/* Keep what serves: remove nothing while the new state is incomplete. */
+			log_err("service %s not applied; stale entries kept until a good apply",
+				cfg->services[i].name);
+			return err;
+		}
+	}
+	err = remove_stale(rc, cfg);
+
+	rc->n_backends = rc->n_services = 0;
+	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++)
+		rc->n_backends += rc->be[i].used;
+	for (__u32 i = 0; i < BATON_MAX_SERVICES; i++)
+		rc->n_services += rc->svc[i].used;
+	return err;
+}

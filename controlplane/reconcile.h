@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Makes the maps say what the configuration says: backend and service ids, Maglev
+ * tables, frontends and the global settings. Changes are made before breaks: a new
+ * table is complete before a frontend points at it, and a frontend is gone before its
+ * table is. Flow entries are never touched, so established flows keep their backend.
+ */
+#ifndef BATON_RECONCILE_H
+#define BATON_RECONCILE_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "baton_abi.h"
+
+struct config;
+
+/* Settings that come from the command line rather than the services file. */
+struct reconcile_settings {
+	__be32 snat_v4;
+	__be32 snat_v6[4];
+	__u16 snat_port_min, snat_port_max;
+	__u64 tcp_idle_ns, udp_idle_ns, tcp_close_ns, port_reuse_ns, fib_cache_ns;
+};
+
+struct rc_backend {
+	struct baton_backend b;
+	bool used;
+	bool wanted; /* scratch during an apply */
+};
+
+struct rc_service {
+	struct baton_frontend_key fk;
+	bool used;
+	bool wanted;
+	bool has_table;
+	__u64 table_sum; /* fingerprint of the table in the map, to skip identical rebuilds */
+};
+
+struct reconcile {
+	int fe_fd, be_fd, maglev_fd, config_fd;
+	struct rc_backend *be;	/* BATON_MAX_BACKENDS, indexed by backend id */
+	__u32 be_next;		/* ids are handed out round-robin, so a freed id rests */
+	struct rc_service *svc; /* BATON_MAX_SERVICES, indexed by service id */
+	__u32 svc_next;
+	__u32 n_backends, n_services; /* in use after the last apply */
+};
+
+/* Takes the map fds (not owned). Returns 0 or -ENOMEM. */
+int reconcile_init(struct reconcile *rc, int fe_fd, int be_fd, int maglev_fd, int config_fd);
+void reconcile_free(struct reconcile *rc);
+
+/* Learns the ids an earlier batond left in pinned maps, so they stay stable. */
+int reconcile_adopt(struct reconcile *rc);
+
+/* Applies cfg. On error the maps keep serving (each step is make-before-break). */
+int reconcile_apply(struct reconcile *rc, const struct config *cfg,
+		    const struct reconcile_settings *set);
+
+#endif /* BATON_RECONCILE_H */

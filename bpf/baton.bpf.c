@@ -174,6 +174,28 @@ static __always_inline int rewrite(struct pkt *p, const struct baton_flow *f)
 }
 
 /*
+ * The kernel has no neighbour entry for the next hop. Handing the packet to the stack
+ * does not help (its source is the load balancer's own address: a martian), so it is
+ * dropped and batond is asked to resolve the neighbour; the sender's retransmission
+ * finds it.
+ */
+static __noinline int no_neigh(struct bpf_fib_lookup *fl, const struct pkt *p)
+{
+	struct baton_neigh_req req = {};
+
+	req.ifindex = fl->ifindex;
+	if (fl->family == AF_INET) {
+		req.family = BATON_FAMILY_V4;
+		req.addr[0] = fl->ipv4_dst;
+	} else {
+		req.family = BATON_FAMILY_V6;
+		__builtin_memcpy(req.addr, fl->ipv6_dst, 16);
+	}
+	bpf_ringbuf_output(&neigh_req, &req, sizeof(req), 0);
+	return drop(BATON_R_DROP_NO_NEIGH, p);
+}
+
+/*
  * Send a rewritten packet towards f->daddr: next hop from the entry's cache or from
  * bpf_fib_lookup(), then XDP_TX or redirect. Counts the packet for its service and
  * backend.
@@ -206,7 +228,7 @@ static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_
 		}
 		rc = bpf_fib_lookup(ctx, &fl, sizeof(fl), 0);
 		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-			return pass(BATON_R_PASS_FIB, p);
+			return no_neigh(&fl, p);
 		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 			dbg("baton: fib lookup failed: %ld", rc);
 			return drop(BATON_R_DROP_FIB, p);

@@ -83,6 +83,12 @@ struct {
 	__type(value, __u32);
 } snat_cur SEC(".maps");
 
+/* Next hops without a neighbour entry, for batond to resolve. Not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} neigh_req SEC(".maps");
+
 /*
  * Per-CPU scratch for building a new flow's two entries: they do not fit on the
  * 512-byte BPF stack next to everything else. Not pinned, not part of the ABI.

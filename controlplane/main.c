@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
@@ -21,6 +22,7 @@
 #include "config.h"
 #include "datapath.h"
 #include "log.h"
+#include "neigh.h"
 #include "reconcile.h"
 
 #define MAX_IFACES 8
@@ -319,7 +321,28 @@ static void summarize(const struct config *cfg, size_t *n_backends)
 		*n_backends += cfg->services[i].n_backends;
 }
 
-static int load_and_apply(struct options *o, struct reconcile *rc, struct config *running)
+/* Have the kernel resolve every backend (or its gateway) before the first packet. */
+static void probe_backends(struct neigh_prober *np, const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct config_service *s = &cfg->services[i];
+
+		for (size_t j = 0; j < s->n_backends; j++)
+			neigh_probe(np, s->backends[j].family, s->backends[j].addr, 0);
+	}
+}
+
+static int on_neigh_req(void *ctx, void *data, size_t len)
+{
+	const struct baton_neigh_req *req = data;
+
+	if (len >= sizeof(*req))
+		neigh_probe(ctx, req->family, req->addr, req->ifindex);
+	return 0;
+}
+
+static int load_and_apply(struct options *o, struct reconcile *rc, struct config *running,
+			  struct neigh_prober *np)
 {
 	struct config next = {};
 	char err_msg[512];
@@ -341,6 +364,7 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct config
 	}
 	config_free(running);
 	*running = next;
+	probe_backends(np, running);
 	summarize(running, &n_backends);
 	log_info("applied config: %zu services, %zu backends (%u backend ids in use)",
 		 running->n_services, n_backends, rc->n_backends);
@@ -353,8 +377,11 @@ int main(int argc, char **argv)
 	struct datapath dp = {};
 	struct reconcile rc = {};
 	struct config running = {};
+	struct neigh_prober np = { .fd4 = -1, .fd6 = -1 };
+	struct ring_buffer *rb = NULL;
+	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
-	int sfd = -1, err;
+	int sfd = -1, efd = -1, err;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	log_route_libbpf();
@@ -394,8 +421,28 @@ int main(int argc, char **argv)
 			goto out;
 	}
 
+	err = neigh_prober_init(&np);
+	if (err)
+		goto out;
+	rb = ring_buffer__new(bpf_map__fd(dp.skel->maps.neigh_req), on_neigh_req, &np, NULL);
+	if (rb == NULL) {
+		err = log_errno(errno, "cannot open the neighbour request ring buffer");
+		goto out;
+	}
+	efd = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.fd = sfd;
+	if (efd < 0 || epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev) < 0) {
+		err = log_errno(errno, "epoll");
+		goto out;
+	}
+	ev.data.fd = ring_buffer__epoll_fd(rb);
+	if (epoll_ctl(efd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0) {
+		err = log_errno(errno, "epoll");
+		goto out;
+	}
+
 	/* Maps first, program second: an attached program never sees empty maps. */
-	err = load_and_apply(&o, &rc, &running);
+	err = load_and_apply(&o, &rc, &running, &np);
 	if (err && !dp.adopted)
 		goto out;
 	for (int i = 0; i < o.n_ifaces; i++) {
@@ -407,16 +454,34 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		struct signalfd_siginfo si;
+		struct epoll_event events[2];
+		bool sig = false;
+		int n;
 
-		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+		n = epoll_wait(efd, events, 2, -1);
+		if (n < 0) {
 			if (errno == EINTR)
+				continue;
+			err = log_errno(errno, "epoll_wait");
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (events[i].data.fd == sfd)
+				sig = true;
+			else
+				ring_buffer__consume(rb);
+		}
+		if (!sig)
+			continue;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			err = log_errno(errno, "signalfd read");
 			break;
 		}
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading %s", o.config_path);
-			load_and_apply(&o, &rc, &running);
+			load_and_apply(&o, &rc, &running, &np);
 			continue;
 		}
 		log_info("signal %d: exiting; the XDP program stays attached with the last state",
@@ -425,6 +490,10 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
+	ring_buffer__free(rb);
+	neigh_prober_free(&np);
+	if (efd >= 0)
+		close(efd);
 	config_free(&running);
 	reconcile_free(&rc);
 	if (dp.skel != NULL)

@@ -139,24 +139,24 @@ struct baton_stats {
  * metrics cannot drift apart. Every packet the program sees is counted under exactly
  * one reason.
  */
-#define BATON_REASONS(X)                                                                    \
-	X(PASS_NOT_IP, "pass_not_ip")		 /* not IPv4/IPv6 (ARP, LLDP, ...) */       \
-	X(PASS_L2_UNSUPPORTED, "pass_l2")	 /* more than one VLAN tag */               \
-	X(PASS_NOT_VIP, "pass_not_vip")		 /* no flow, no frontend: the host's own */ \
-	X(PASS_VIP_OTHER, "pass_vip_other")	 /* VIP address, port/proto not served */   \
-	X(PASS_FIB, "pass_fib")			 /* next hop unresolved: kernel forwards */ \
-	X(FWD_TX, "fwd_tx")			 /* forwarded back out the ingress port */  \
-	X(FWD_REDIRECT, "fwd_redirect")		 /* forwarded out another port */           \
-	X(DROP_TRUNCATED, "drop_truncated")	 /* header cut short or bad length */       \
-	X(DROP_IP_OPTIONS, "drop_ip_options")	 /* IPv4 options towards a VIP */           \
-	X(DROP_FRAGMENT, "drop_fragment")	 /* fragment towards a VIP */               \
-	X(DROP_IPV6_EXT, "drop_ipv6_ext")	 /* IPv6 extension header towards a VIP */  \
-	X(DROP_NO_BACKEND, "drop_no_backend")	 /* service has no backend with weight */   \
-	X(DROP_NO_FLOW, "drop_no_flow")		 /* TCP non-SYN for a VIP without a flow */ \
-	X(DROP_NO_SNAT, "drop_no_snat")		 /* no SNAT address for the family */       \
-	X(DROP_SNAT_EXHAUSTED, "drop_snat_busy") /* no free SNAT port after probing */      \
-	X(DROP_FLOW_INSERT, "drop_flow_insert")	 /* flow table update failed */             \
-	X(DROP_FIB, "drop_fib")			 /* no route to the destination */          \
+#define BATON_REASONS(X)                                                                     \
+	X(PASS_NOT_IP, "pass_not_ip")		 /* not IPv4/IPv6 (ARP, LLDP, ...) */        \
+	X(PASS_L2_UNSUPPORTED, "pass_l2")	 /* more than one VLAN tag */                \
+	X(PASS_NOT_VIP, "pass_not_vip")		 /* no flow, no frontend: the host's own */  \
+	X(PASS_VIP_OTHER, "pass_vip_other")	 /* VIP address, port/proto not served */    \
+	X(FWD_TX, "fwd_tx")			 /* forwarded back out the ingress port */   \
+	X(FWD_REDIRECT, "fwd_redirect")		 /* forwarded out another port */            \
+	X(DROP_TRUNCATED, "drop_truncated")	 /* header cut short or bad length */        \
+	X(DROP_IP_OPTIONS, "drop_ip_options")	 /* IPv4 options towards a VIP */            \
+	X(DROP_FRAGMENT, "drop_fragment")	 /* fragment towards a VIP */                \
+	X(DROP_IPV6_EXT, "drop_ipv6_ext")	 /* IPv6 extension header towards a VIP */   \
+	X(DROP_NO_BACKEND, "drop_no_backend")	 /* service has no backend with weight */    \
+	X(DROP_NO_FLOW, "drop_no_flow")		 /* TCP non-SYN for a VIP without a flow */  \
+	X(DROP_NO_SNAT, "drop_no_snat")		 /* no SNAT address for the family */        \
+	X(DROP_SNAT_EXHAUSTED, "drop_snat_busy") /* no free SNAT port after probing */       \
+	X(DROP_FLOW_INSERT, "drop_flow_insert")	 /* flow table update failed */              \
+	X(DROP_FIB, "drop_fib")			 /* no route to the destination */           \
+	X(DROP_NO_NEIGH, "drop_no_neigh")	 /* next hop unresolved: batond probes it */ \
 	X(DROP_ICMP, "drop_icmp")		 /* ICMP error for a VIP, no matching flow */
 
 #define BATON_REASON_ENUM(name, str) BATON_R_##name,
@@ -168,6 +168,18 @@ enum baton_reason {
 struct baton_reason_stats {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/*
+ * Ring buffer record: a next hop bpf_fib_lookup() found no neighbour entry for. The
+ * packet is dropped (its sender retransmits); batond makes the kernel resolve the
+ * neighbour so that the retransmission goes through.
+ */
+struct baton_neigh_req {
+	__be32 addr[4]; /* be; the next hop (gateway or the destination itself) */
+	__u32 ifindex;	/* where the next hop is */
+	__u8 family;	/* BATON_FAMILY_* */
+	__u8 pad[3];
 };
 
 /* Map names (the kernel keeps 15 characters) and where batond pins them. */
@@ -190,6 +202,7 @@ _Static_assert(sizeof(struct baton_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct baton_flow) == 96, "flow layout");
 _Static_assert(sizeof(struct baton_config) == 72, "config layout");
 _Static_assert(sizeof(struct baton_stats) == 24, "stats layout");
+_Static_assert(sizeof(struct baton_neigh_req) == 24, "neigh request layout");
 #endif
 
 #endif /* BATON_ABI_H */

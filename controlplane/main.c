@@ -172,7 +172,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->set.tcp_idle_ns = 3600 * NSEC_PER_SEC;
 	o->set.udp_idle_ns = 60 * NSEC_PER_SEC;
 	o->set.tcp_close_ns = 10 * NSEC_PER_SEC;
-	o->set.port_reuse_ns = 120 * NSEC_PER_SEC;
+	o->set.port_reuse_ns = 70 * NSEC_PER_SEC; /* TIME_WAIT is 60 s */
 	o->set.fib_cache_ns = NSEC_PER_SEC;
 
 	while ((c = getopt_long(argc, argv, "i:c:vh", longopts, NULL)) != -1) {

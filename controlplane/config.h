@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Static configuration: a JSON file of services and their backends, parsed with
+ * cJSON and converted at once into plain structs. Pure apart from config_load_file()
+ * reading the file: no logging; errors come back as -errno plus one message.
+ *
+ * File shape:
+ *   { "maglev_size": 65537,
+ *     "services": [ { "name": "web", "vip": "10.0.0.100", "port": 80,
+ *                     "protocol": "tcp", "maglev_size": 65537,
+ *                     "backends": [ { "address": "10.1.0.11", "port": 31001,
+ *                                     "weight": 1 } ] } ] }
+ */
+#ifndef BATON_CONFIG_H
+#define BATON_CONFIG_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#define CONFIG_NAME_MAX 63		    /* characters of a service name */
+#define CONFIG_WEIGHT_MAX 10000		    /* largest backend weight */
+#define CONFIG_FILE_MAX (16u * 1024 * 1024) /* larger files are refused unread */
+
+struct config_backend {
+	__u8 family;	/* BATON_FAMILY_* */
+	__be32 addr[4]; /* be; IPv4 in addr[0], addr[1..3] zero */
+	__u16 port;	/* host order */
+	__u32 weight;	/* 0..CONFIG_WEIGHT_MAX; 0 = no new flows */
+};
+
+struct config_service {
+	char name[CONFIG_NAME_MAX + 1];
+	__u8 family;			 /* BATON_FAMILY_*, shared by the vip and every backend */
+	__be32 vip[4];			 /* be; IPv4 in vip[0], vip[1..3] zero */
+	__u16 port;			 /* host order */
+	__u8 proto;			 /* IPPROTO_TCP or IPPROTO_UDP */
+	__u32 maglev_size;		 /* prime; the service's own or the file's default */
+	size_t n_backends;		 /* <= maglev_size */
+	struct config_backend *backends; /* in file order; NULL when n_backends is 0 */
+};
+
+struct config {
+	__u32 maglev_size; /* the file's default, BATON_MAGLEV_DEFAULT if absent */
+	size_t n_services;
+	struct config_service *services; /* in file order; NULL when n_services is 0 */
+};
+
+/*
+ * Parses text[0..len-1] (need not be NUL-terminated) into *out, which is overwritten
+ * without being freed: pass a fresh struct, not the running config. Returns 0, or
+ * -EINVAL with one message in err (may be NULL) and *out zeroed, or -ENOMEM.
+ */
+int config_parse(const char *text, size_t len, struct config *out, char *err, size_t errlen);
+
+/*
+ * Reads and parses a file of at most CONFIG_FILE_MAX bytes. Messages start with the
+ * path. Returns 0, -EINVAL (bad content), -EFBIG (too large), -ENOMEM, or the -errno of
+ * a failed open/read.
+ */
+int config_load_file(const char *path, struct config *out, char *err, size_t errlen);
+
+/* Frees what config_parse() allocated and zeroes *c. Safe on a zeroed struct and NULL. */
+void config_free(struct config *c);
+
+#endif /* BATON_CONFIG_H */

@@ -1,0 +1,1261 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * bench_xdp: nanoseconds per packet of Baton's XDP program, measured with
+ * BPF_PROG_TEST_RUN next to two trivial programs (XDP_PASS, XDP_TX) in the same run.
+ *
+ * Cases, IPv4 and IPv6:
+ *   nonvip   TCP packet to an address that is no VIP (the host's own traffic)
+ *   est      client -> VIP ACK of an existing flow (flow hit, rewrite, XDP_TX)
+ *   new      client -> VIP SYN, each from a new client address:port (Maglev, SNAT
+ *            port, two flow inserts, fib lookup, XDP_TX)
+ *   reply    backend -> SNAT address ACK of the existing flow (reply entry, XDP_TX)
+ *   many     client -> VIP ACKs cycling through all the flows "new" made: the flow
+ *            table touched all over, as by real traffic, instead of one hot entry
+ *
+ * Method. A test run with repeat > 1 hands the rewritten packet to the next repeat, so
+ * for every case that rewrites, repeat would measure another path after the first
+ * packet. Instead every case (trivial programs included) is measured with N test runs
+ * of repeat = 1, each on a fresh copy of its packet, and each run's in-kernel
+ * `duration` (ns around the program only, as the kernel's test-run timer measures it)
+ * is collected; the table shows median and p90. Cases are interleaved in blocks, so
+ * slow drift of the machine hits all of them alike. Every run's verdict is checked, each
+ * block of runs must move the expected reason counter by exactly its number of runs,
+ * and the first output packet of each case is parsed (addresses, ports, MACs,
+ * checksums): a broken setup aborts instead of producing a number. Besides, the classic repeat
+ * mode (one run of R packets, ns/packet = duration) is reported for the cases whose
+ * processing is idempotent: the trivial programs, non-VIP pass, and an established
+ * flow whose two synthetic entries translate the packet back and forth (ping-pong).
+ *
+ * The process pins itself to one CPU and moves into a private network namespace with a
+ * veth whose routes and PERMANENT neighbours make bpf_fib_lookup() succeed:
+ *
+ *   bt0 10.0.0.1/24 fd00::1/64   clients via router 10.0.0.254 / fd00::fe (default),
+ *                                 backends 10.0.0.20+i / fd00::20+i, i < NR_BACKENDS
+ *
+ * so forwarded packets leave where they came in: XDP_TX.
+ *
+ * Exit status: 0 done, 1 error (setup or a wrong verdict), 77 skipped (not root, no
+ * BPF, no network namespace).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "baton_abi.h"
+#include "baton.skel.h"
+#include "trivial.skel.h"
+
+#define SKIP 77
+
+#define RUNS_DEFAULT 20000
+#define RUNS_MAX 100000
+#define REPEAT_DEFAULT 200000
+#define REPEAT_BATCHES 7
+#define WARMUP 500 /* runs per case before measuring */
+#define BLOCK 500  /* consecutive runs of one case before the next case's turn */
+
+/* ---- The world in the namespace ---- */
+
+#define IF_NAME "bt0"
+#define NR_BACKENDS 16 /* per family */
+#define BE_PORT 8080
+#define VIP_PORT 80
+#define MAGLEV_M BATON_MAGLEV_DEFAULT
+#define SVC4 1
+#define SVC6 2
+#define BE4_BASE 0 /* backend ids */
+#define BE6_BASE NR_BACKENDS
+
+static const uint8_t mac_if[6] = { 0x02, 0, 0, 0, 0x0a, 0x01 };
+static const uint8_t mac_router[6] = { 0x02, 0, 0, 0, 0x0a, 0xfe };
+/* Backend i: 02:00:00:00:0b:i */
+
+#define HOST4 "10.0.0.1" /* the machine's own address: non-VIP traffic goes here */
+#define HOST6 "fd00::1"
+#define ROUTER4 "10.0.0.254"
+#define ROUTER6 "fd00::fe"
+#define SNAT4 "10.0.0.3"
+#define SNAT6 "fd00::3"
+#define VIP4 "192.0.2.10"
+#define VIP6 "2001:db8::10"
+#define CLIENT4 "198.51.100.7" /* the established flow's client */
+#define CLIENT6 "2001:db8:100::7"
+#define CLIENT_PORT 40000
+#define PP_CLIENT4 "198.51.100.8" /* the ping-pong pair's client */
+#define PP_SNAT_PORT 50000	  /* outside the SNAT range: no collision */
+#define NEW_NET4 0xc6120000u	  /* 198.18.0.0/15: new flows' clients */
+#define NEW_NET6 "2001:db8:c::"
+#define NEW_PORTS 60000 /* client ports per new-flow client address */
+
+static int ifindex;
+static struct baton_bpf *skel;
+static struct trivial_bpf *triv;
+static int cpu;
+
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (f == NULL) {
+		fprintf(stderr, "setup: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rc = fputs(s, f) < 0;
+	rc |= fclose(f) != 0;
+	if (rc)
+		fprintf(stderr, "setup: writing %s failed\n", path);
+	return rc ? -1 : 0;
+}
+
+static void be_addr(int family, int i, char *buf, size_t len)
+{
+	if (family == 4)
+		snprintf(buf, len, "10.0.0.%d", 20 + i);
+	else
+		snprintf(buf, len, "fd00::%x", 0x20 + i);
+}
+
+static int netns_setup(void)
+{
+	char a[64];
+	FILE *ip;
+	int rc;
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "SKIP: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return SKIP;
+	}
+	if (system("ip -V >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "SKIP: iproute2 'ip' not available\n");
+		return SKIP;
+	}
+	if (write_file("/proc/sys/net/ipv4/ip_forward", "1") ||
+	    write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1"))
+		return 1;
+
+	/* One ip process for the whole world: a batch on its stdin. */
+	ip = popen("ip -batch -", "w");
+	if (ip == NULL) {
+		fprintf(stderr, "setup: popen(ip -batch): %s\n", strerror(errno));
+		return 1;
+	}
+	fprintf(ip, "link set lo up\n");
+	fprintf(ip,
+		"link add %s address 02:00:00:00:0a:01 type veth peer name %sp "
+		"address 02:00:00:00:0a:02\n",
+		IF_NAME, IF_NAME);
+	fprintf(ip, "link set %s up\nlink set %sp up\n", IF_NAME, IF_NAME);
+	fprintf(ip, "addr add %s/24 dev %s\n", HOST4, IF_NAME);
+	fprintf(ip, "addr add %s/64 dev %s nodad\n", HOST6, IF_NAME);
+	fprintf(ip, "route add default via %s dev %s\n", ROUTER4, IF_NAME);
+	fprintf(ip, "route add ::/0 via %s dev %s\n", ROUTER6, IF_NAME);
+	fprintf(ip, "neigh add %s lladdr 02:00:00:00:0a:fe dev %s nud permanent\n", ROUTER4,
+		IF_NAME);
+	fprintf(ip, "neigh add %s lladdr 02:00:00:00:0a:fe dev %s nud permanent\n", ROUTER6,
+		IF_NAME);
+	for (int i = 0; i < NR_BACKENDS; i++) {
+		be_addr(4, i, a, sizeof(a));
+		fprintf(ip, "neigh add %s lladdr 02:00:00:00:0b:%02x dev %s nud permanent\n", a, i,
+			IF_NAME);
+		be_addr(6, i, a, sizeof(a));
+		fprintf(ip, "neigh add %s lladdr 02:00:00:00:0b:%02x dev %s nud permanent\n", a, i,
+			IF_NAME);
+	}
+	rc = pclose(ip);
+	if (rc != 0) {
+		fprintf(stderr, "setup: ip -batch failed (status %d)\n", rc);
+		return 1;
+	}
+	ifindex = (int)if_nametoindex(IF_NAME);
+	if (!ifindex) {
+		fprintf(stderr, "setup: no ifindex for %s\n", IF_NAME);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- Packets ---- */
+
+struct tuple {
+	int family; /* 4 or 6 */
+	uint8_t saddr[16], daddr[16];
+	uint16_t sport, dport; /* host order */
+};
+
+#define TH_SYN 0x02
+#define TH_ACK 0x10
+
+static void parse_addr(int family, const char *s, uint8_t *out)
+{
+	memset(out, 0, 16);
+	if (inet_pton(family == 4 ? AF_INET : AF_INET6, s, out) != 1) {
+		fprintf(stderr, "bug: bad address %s\n", s);
+		exit(1);
+	}
+}
+
+static int addr_len(int family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Sum of the TCP pseudo-header and segment. */
+static uint32_t tcp_sum(int family, const uint8_t *ip, const uint8_t *th, size_t tcplen)
+{
+	uint32_t s = 0;
+
+	if (family == 4) {
+		s = sum16(ip + 12, 8, s);
+		s += IPPROTO_TCP + (uint32_t)tcplen;
+	} else {
+		s = sum16(ip + 8, 32, s);
+		s += IPPROTO_TCP + (uint32_t)tcplen;
+	}
+	return sum16(th, tcplen, s);
+}
+
+/* Ethernet + IPv4/IPv6 + 20-byte TCP, no payload; checksums correct. Returns length. */
+static int build_tcp(uint8_t *buf, const struct tuple *t, uint8_t flags, const uint8_t *smac,
+		     const uint8_t *dmac)
+{
+	int iplen = t->family == 4 ? 20 : 40, len = 14 + iplen + 20;
+	uint8_t *ip = buf + 14, *th = ip + iplen;
+
+	memset(buf, 0, (size_t)len);
+	memcpy(buf, dmac, 6);
+	memcpy(buf + 6, smac, 6);
+	if (t->family == 4) {
+		put16(buf + 12, 0x0800);
+		ip[0] = 0x45;
+		put16(ip + 2, 40);
+		put16(ip + 6, 0x4000); /* DF */
+		ip[8] = 64;
+		ip[9] = IPPROTO_TCP;
+		memcpy(ip + 12, t->saddr, 4);
+		memcpy(ip + 16, t->daddr, 4);
+		put16(ip + 10, (uint16_t)~fold(sum16(ip, 20, 0)));
+	} else {
+		put16(buf + 12, 0x86dd);
+		ip[0] = 0x60;
+		put16(ip + 4, 20);
+		ip[6] = IPPROTO_TCP;
+		ip[7] = 64;
+		memcpy(ip + 8, t->saddr, 16);
+		memcpy(ip + 24, t->daddr, 16);
+	}
+	put16(th, t->sport);
+	put16(th + 2, t->dport);
+	put16(th + 4, 0x0001); /* seq 0x00010001 */
+	put16(th + 6, 0x0001);
+	if (flags & TH_ACK)
+		put16(th + 10, 0x0101);
+	th[12] = 5 << 4;
+	th[13] = flags;
+	put16(th + 14, 65535);
+	put16(th + 16, (uint16_t)~fold(tcp_sum(t->family, ip, th, 20)));
+	return len;
+}
+
+/* Parse what build_tcp makes (and the program outputs); checksums must verify. */
+static int parse_tcp(const uint8_t *buf, uint32_t len, struct tuple *t, uint8_t *smac,
+		     uint8_t *dmac, char *err, size_t errlen)
+{
+	uint16_t et = get16(buf + 12);
+	int iplen = et == 0x0800 ? 20 : 40;
+	const uint8_t *ip = buf + 14, *th = ip + iplen;
+
+	memset(t, 0, sizeof(*t));
+	if ((et != 0x0800 && et != 0x86dd) || len != (uint32_t)(14 + iplen + 20)) {
+		snprintf(err, errlen, "output: ethertype %#x, length %u", et, len);
+		return -1;
+	}
+	memcpy(dmac, buf, 6);
+	memcpy(smac, buf + 6, 6);
+	t->family = et == 0x0800 ? 4 : 6;
+	if (t->family == 4) {
+		if (fold(sum16(ip, 20, 0)) != 0xffff) {
+			snprintf(err, errlen, "output: bad IPv4 header checksum");
+			return -1;
+		}
+		memcpy(t->saddr, ip + 12, 4);
+		memcpy(t->daddr, ip + 16, 4);
+	} else {
+		memcpy(t->saddr, ip + 8, 16);
+		memcpy(t->daddr, ip + 24, 16);
+	}
+	if (fold(tcp_sum(t->family, ip, th, 20)) != 0xffff) {
+		snprintf(err, errlen, "output: bad TCP checksum");
+		return -1;
+	}
+	t->sport = get16(th);
+	t->dport = get16(th + 2);
+	return 0;
+}
+
+static void tuple_str(const struct tuple *t, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int af = t->family == 4 ? AF_INET : AF_INET6;
+
+	inet_ntop(af, t->saddr, s, sizeof(s));
+	inet_ntop(af, t->daddr, d, sizeof(d));
+	snprintf(buf, len, "%s:%u -> %s:%u", s, t->sport, d, t->dport);
+}
+
+/* ---- Maps, as batond fills them ---- */
+
+static int map_set(struct bpf_map *m, const void *key, const void *val)
+{
+	if (bpf_map_update_elem(bpf_map__fd(m), key, val, BPF_ANY)) {
+		fprintf(stderr, "setup: update of map %s: %s\n", bpf_map__name(m), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int add_frontend(int family, const char *vip, uint16_t port, uint32_t svc)
+{
+	struct baton_frontend_key k = { 0 };
+	struct baton_frontend v = { .service_id = svc };
+	uint8_t a[16];
+
+	parse_addr(family, vip, a);
+	memcpy(k.addr, a, 16);
+	k.family = family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
+	k.port = htons(port);
+	k.proto = IPPROTO_TCP;
+	if (map_set(skel->maps.frontends, &k, &v))
+		return -1;
+	/* The address entry batond adds for every frontend address. */
+	k.port = 0;
+	k.proto = 0;
+	v.flags = BATON_FE_F_ADDR_ONLY;
+	return map_set(skel->maps.frontends, &k, &v);
+}
+
+/* A Maglev table of M slots spread over n backends from id base, in maglev[svc]. */
+static int add_maglev(uint32_t svc, uint32_t base, uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
+	uint32_t count = MAGLEV_M + 1, *keys, *vals;
+	int fd, rc = -1;
+
+	keys = calloc(count, sizeof(*keys));
+	vals = calloc(count, sizeof(*vals));
+	if (keys == NULL || vals == NULL) {
+		fprintf(stderr, "setup: out of memory\n");
+		goto out;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		keys[i] = i;
+		vals[i] = base + (i * 7919u) % n; /* a permutation of backends, like Maglev */
+	}
+	vals[BATON_MAGLEV_SIZE_SLOT] = MAGLEV_M;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_maglev", 4, 4, MAGLEV_M + 1, &mo);
+	if (fd < 0) {
+		fprintf(stderr, "setup: creating a Maglev table: %s\n", strerror(errno));
+		goto out;
+	}
+	if (bpf_map_update_batch(fd, keys, vals, &count, NULL)) {
+		for (uint32_t i = 0; i < MAGLEV_M + 1; i++) {
+			if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY)) {
+				fprintf(stderr, "setup: filling a Maglev table: %s\n",
+					strerror(errno));
+				close(fd);
+				goto out;
+			}
+		}
+	}
+	rc = map_set(skel->maps.maglev, &svc, &fd);
+	close(fd); /* the outer map holds it */
+out:
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+static uint64_t coarse_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int fill_maps(void)
+{
+	struct baton_config cfg = { 0 };
+	uint32_t zero = 0;
+	int ncpu = libbpf_num_possible_cpus();
+	uint8_t a[16];
+	char s[64];
+
+	if (ncpu <= 0) {
+		fprintf(stderr, "setup: libbpf_num_possible_cpus: %d\n", ncpu);
+		return -1;
+	}
+	cfg.abi_version = BATON_ABI_VERSION;
+	cfg.nr_cpus = (uint32_t)ncpu;
+	parse_addr(4, SNAT4, a);
+	memcpy(&cfg.snat_v4, a, 4);
+	parse_addr(6, SNAT6, a);
+	memcpy(cfg.snat_v6, a, 16);
+	cfg.snat_port_min = 1024;
+	cfg.snat_port_max = 32767;
+	cfg.tcp_idle_ns = 3600ull * 1000000000ull;
+	cfg.udp_idle_ns = 60ull * 1000000000ull;
+	cfg.tcp_close_ns = 10ull * 1000000000ull;
+	cfg.port_reuse_ns = 120ull * 1000000000ull;
+	cfg.fib_cache_ns = 1000000000ull;
+	if (map_set(skel->maps.config, &zero, &cfg))
+		return -1;
+
+	for (int f = 4; f <= 6; f += 2) {
+		for (uint32_t i = 0; i < NR_BACKENDS; i++) {
+			struct baton_backend be = { 0 };
+			uint32_t id = (f == 4 ? BE4_BASE : BE6_BASE) + i;
+
+			be_addr(f, (int)i, s, sizeof(s));
+			parse_addr(f, s, a);
+			memcpy(be.addr, a, 16);
+			be.port = htons(BE_PORT);
+			be.family = f == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
+			if (map_set(skel->maps.backends, &id, &be))
+				return -1;
+		}
+	}
+	if (add_frontend(4, VIP4, VIP_PORT, SVC4) || add_frontend(6, VIP6, VIP_PORT, SVC6) ||
+	    add_maglev(SVC4, BE4_BASE, NR_BACKENDS) || add_maglev(SVC6, BE6_BASE, NR_BACKENDS))
+		return -1;
+	return 0;
+}
+
+/* Sum over CPUs of a reason counter. */
+static uint64_t reason_count(uint32_t reason)
+{
+	static struct baton_reason_stats *v;
+	static int ncpu;
+	uint64_t n = 0;
+
+	if (v == NULL) {
+		ncpu = libbpf_num_possible_cpus();
+		v = calloc((size_t)ncpu, sizeof(*v));
+		if (v == NULL)
+			return 0;
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.reason_stats), &reason, v))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		n += v[i].packets;
+	return n;
+}
+
+static void print_reason_deltas(const uint64_t *before)
+{
+	for (uint32_t r = 0; r < BATON_R_MAX; r++) {
+		uint64_t d = reason_count(r) - before[r];
+
+		if (d)
+			fprintf(stderr, "  reason %s: +%llu\n", baton_reason_name(r),
+				(unsigned long long)d);
+	}
+}
+
+/* ---- Cases ---- */
+
+enum kind {
+	K_TRIV_PASS,
+	K_TRIV_TX,
+	K_NONVIP,
+	K_EST,
+	K_NEW,
+	K_REPLY,
+	K_EST_MANY
+};
+
+struct bcase {
+	const char *name; /* table */
+	const char *key;  /* JSON */
+	enum kind kind;
+	int family;
+	int prog_fd;
+	int want;	  /* verdict */
+	int reason;	  /* Baton's reason counter, -1 for the trivial programs */
+	uint8_t pkt[128]; /* fixed packet (all but K_NEW, K_EST_MANY) */
+	int len;
+	uint32_t seq;	    /* K_NEW: runs so far, each one a new client address:port */
+	uint32_t nflows;    /* K_EST_MANY: ACKs cycle through the first nflows of those */
+	struct tuple reply; /* K_EST: what the output must be */
+	uint32_t *ns;
+	int n;
+	double median, p90;
+	bool have_repeat;
+	double rep_ns; /* repeat mode, median over batches */
+};
+
+static struct tuple flow4, flow6;    /* the established flows (client side) */
+static struct baton_flow fwd4, fwd6; /* and their forward entries */
+
+static struct tuple new_client(int family, uint32_t seq)
+{
+	struct tuple t = { .family = family };
+	uint32_t host = 1 + seq / NEW_PORTS;
+
+	if (family == 4) {
+		uint32_t a = htonl(NEW_NET4 + host);
+
+		memcpy(t.saddr, &a, 4);
+		parse_addr(4, VIP4, t.daddr);
+	} else {
+		parse_addr(6, NEW_NET6, t.saddr);
+		t.saddr[12] = (uint8_t)(host >> 24);
+		t.saddr[13] = (uint8_t)(host >> 16);
+		t.saddr[14] = (uint8_t)(host >> 8);
+		t.saddr[15] = (uint8_t)host;
+		parse_addr(6, VIP6, t.daddr);
+	}
+	t.sport = (uint16_t)(1024 + seq % NEW_PORTS);
+	t.dport = VIP_PORT;
+	return t;
+}
+
+static const char *verdict_name(uint32_t v)
+{
+	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+					 "XDP_REDIRECT" };
+
+	return v < 5 ? n[v] : "unknown";
+}
+
+/*
+ * One test run, repeat = 1, on a fresh copy of the case's packet. With out != NULL
+ * the output packet is returned. Returns the in-kernel duration in ns, or -1.
+ */
+static long run_one(struct bcase *c, uint8_t *out, uint32_t *out_len, uint32_t *retval)
+{
+	uint8_t buf[128];
+	const uint8_t *pkt = c->pkt;
+	int len = c->len;
+	struct xdp_md ctx = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, topts);
+
+	if (c->kind == K_NEW) {
+		struct tuple t = new_client(c->family, c->seq++);
+
+		len = build_tcp(buf, &t, TH_SYN, mac_router, mac_if);
+		pkt = buf;
+	} else if (c->kind == K_EST_MANY) {
+		struct tuple t = new_client(c->family, c->seq++ % c->nflows);
+
+		len = build_tcp(buf, &t, TH_ACK, mac_router, mac_if);
+		pkt = buf;
+	}
+	ctx.data_end = (uint32_t)len;
+	ctx.ingress_ifindex = (uint32_t)ifindex;
+	topts.data_in = pkt;
+	topts.data_size_in = (uint32_t)len;
+	topts.ctx_in = &ctx;
+	topts.ctx_size_in = sizeof(ctx);
+	topts.repeat = 1;
+	if (out != NULL) {
+		topts.data_out = out;
+		topts.data_size_out = *out_len;
+	}
+	if (bpf_prog_test_run_opts(c->prog_fd, &topts)) {
+		fprintf(stderr, "%s: BPF_PROG_TEST_RUN: %s\n", c->name, strerror(errno));
+		return -1;
+	}
+	if (out != NULL)
+		*out_len = topts.data_size_out;
+	*retval = topts.retval;
+	return (long)topts.duration;
+}
+
+static bool same_addr(int family, const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, (size_t)addr_len(family)) == 0;
+}
+
+/* The first run of each case: its output packet must be what the case is about. */
+static int check_output(struct bcase *c)
+{
+	uint8_t out[256], smac[6], dmac[6];
+	uint32_t out_len = sizeof(out), retval;
+	struct tuple t, want;
+	char err[256] = "", got_s[160], want_s[160];
+	uint8_t snat[16];
+
+	if (run_one(c, out, &out_len, &retval) < 0)
+		return -1;
+	if ((int)retval != c->want) {
+		fprintf(stderr, "%s: first run: verdict %s, want %s\n", c->name,
+			verdict_name(retval), verdict_name((uint32_t)c->want));
+		return -1;
+	}
+	if (c->kind == K_TRIV_PASS || c->kind == K_TRIV_TX)
+		return 0;
+	if (c->kind == K_NONVIP) {
+		if (out_len != (uint32_t)c->len || memcmp(out, c->pkt, out_len)) {
+			fprintf(stderr, "%s: the packet was modified\n", c->name);
+			return -1;
+		}
+		return 0;
+	}
+	if (parse_tcp(out, out_len, &t, smac, dmac, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", c->name, err);
+		return -1;
+	}
+	tuple_str(&t, got_s, sizeof(got_s));
+	parse_addr(c->family, c->family == 4 ? SNAT4 : SNAT6, snat);
+	if (memcmp(smac, mac_if, 6)) {
+		snprintf(err, sizeof(err), "source MAC is not %s's", IF_NAME);
+	} else if (c->kind == K_NEW || c->kind == K_EST_MANY) {
+		/* To a backend from the SNAT address, a port of this CPU's share. */
+		int ncpu = libbpf_num_possible_cpus();
+
+		if (!same_addr(c->family, t.saddr, snat) || t.dport != BE_PORT || t.sport < 1024 ||
+		    t.sport > 32767 || (t.sport - 1024) % ncpu != cpu % ncpu)
+			snprintf(err, sizeof(err), "not SNAT -> backend:%d on CPU %d's ports",
+				 BE_PORT, cpu);
+		else if (dmac[0] != 0x02 || dmac[4] != 0x0b)
+			snprintf(err, sizeof(err), "destination MAC is not a backend's");
+	} else {
+		want = c->reply;
+		tuple_str(&want, want_s, sizeof(want_s));
+		if (memcmp(&t, &want, sizeof(t)))
+			snprintf(err, sizeof(err), "want %s", want_s);
+		else if (c->kind == K_REPLY && memcmp(dmac, mac_router, 6))
+			snprintf(err, sizeof(err), "destination MAC is not the router's");
+		else if (c->kind == K_EST && (dmac[0] != 0x02 || dmac[4] != 0x0b))
+			snprintf(err, sizeof(err), "destination MAC is not a backend's");
+	}
+	if (err[0]) {
+		fprintf(stderr, "%s: output %s: %s\n", c->name, got_s, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* n runs of a case into c->ns[c->n...]; every verdict checked. */
+static int run_block(struct bcase *c, int n, bool record)
+{
+	uint64_t before[BATON_R_MAX];
+	uint32_t retval;
+
+	if (c->reason >= 0)
+		for (uint32_t r = 0; r < BATON_R_MAX; r++)
+			before[r] = reason_count(r);
+	for (int i = 0; i < n; i++) {
+		long d = run_one(c, NULL, NULL, &retval);
+
+		if (d < 0)
+			return -1;
+		if ((int)retval != c->want) {
+			fprintf(stderr,
+				"%s: run %d: verdict %s, want %s: the setup or the program is "
+				"broken, no numbers\n",
+				c->name, c->n + i, verdict_name(retval),
+				verdict_name((uint32_t)c->want));
+			if (c->reason >= 0) {
+				fprintf(stderr, "reason counters in this block of runs:\n");
+				print_reason_deltas(before);
+			}
+			return -1;
+		}
+		if (record)
+			c->ns[c->n + i] = (uint32_t)d;
+	}
+	if (record)
+		c->n += n;
+	if (c->reason >= 0) {
+		uint64_t d = reason_count((uint32_t)c->reason) - before[c->reason];
+
+		if (d != (uint64_t)n) {
+			fprintf(stderr, "%s: %llu of %d runs counted as %s\n", c->name,
+				(unsigned long long)d, n, baton_reason_name((uint32_t)c->reason));
+			print_reason_deltas(before);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Repeat mode: R packets in one test run (edits carry over: idempotent cases only). */
+static int run_repeat(struct bcase *c, uint32_t repeat, const uint8_t *pkt, int len)
+{
+	double r[REPEAT_BATCHES];
+	uint64_t before = 0;
+	struct xdp_md ctx = { 0 };
+
+	for (int b = 0; b < REPEAT_BATCHES; b++) {
+		LIBBPF_OPTS(bpf_test_run_opts, topts);
+
+		ctx.data_end = (uint32_t)len;
+		ctx.ingress_ifindex = (uint32_t)ifindex;
+		topts.data_in = pkt;
+		topts.data_size_in = (uint32_t)len;
+		topts.ctx_in = &ctx;
+		topts.ctx_size_in = sizeof(ctx);
+		topts.repeat = (int)repeat;
+		if (c->reason >= 0)
+			before = reason_count((uint32_t)c->reason);
+		if (bpf_prog_test_run_opts(c->prog_fd, &topts)) {
+			fprintf(stderr, "%s (repeat): BPF_PROG_TEST_RUN: %s\n", c->name,
+				strerror(errno));
+			return -1;
+		}
+		if ((int)topts.retval != c->want) {
+			fprintf(stderr, "%s (repeat): verdict %s, want %s\n", c->name,
+				verdict_name(topts.retval), verdict_name((uint32_t)c->want));
+			return -1;
+		}
+		/* Every one of the R packets must have taken the case's path. */
+		if (c->reason >= 0 && reason_count((uint32_t)c->reason) - before != repeat) {
+			fprintf(stderr, "%s (repeat): %llu of %u packets counted as %s\n", c->name,
+				(unsigned long long)(reason_count((uint32_t)c->reason) - before),
+				repeat, baton_reason_name((uint32_t)c->reason));
+			return -1;
+		}
+		r[b] = (double)topts.duration; /* already ns per packet */
+	}
+	qsort(r, REPEAT_BATCHES, sizeof(r[0]), cmp_dbl);
+	c->rep_ns = r[REPEAT_BATCHES / 2];
+	c->have_repeat = true;
+	return 0;
+}
+
+/* ---- Setup of the flows the cases use ---- */
+
+static int flow_of(const struct tuple *t, struct baton_flow *out)
+{
+	struct baton_flow_key k = { 0 };
+
+	memcpy(k.saddr, t->saddr, (size_t)addr_len(t->family));
+	memcpy(k.daddr, t->daddr, (size_t)addr_len(t->family));
+	k.sport = htons(t->sport);
+	k.dport = htons(t->dport);
+	k.proto = IPPROTO_TCP;
+	k.family = t->family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, out)) {
+		char s[160];
+
+		tuple_str(t, s, sizeof(s));
+		fprintf(stderr, "setup: no flow entry for %s: %s\n", s, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One SYN through the program, then its forward entry from the flows map. */
+static int make_flow(int family, struct tuple *t, struct baton_flow *fwd)
+{
+	struct bcase syn = { .name = "setup SYN", .kind = K_TRIV_PASS, .family = family };
+	uint32_t retval;
+
+	memset(t, 0, sizeof(*t));
+	t->family = family;
+	parse_addr(family, family == 4 ? CLIENT4 : CLIENT6, t->saddr);
+	parse_addr(family, family == 4 ? VIP4 : VIP6, t->daddr);
+	t->sport = CLIENT_PORT;
+	t->dport = VIP_PORT;
+	syn.prog_fd = bpf_program__fd(skel->progs.baton_xdp);
+	syn.len = build_tcp(syn.pkt, t, TH_SYN, mac_router, mac_if);
+	if (run_one(&syn, NULL, NULL, &retval) < 0)
+		return -1;
+	if (retval != XDP_TX) {
+		fprintf(stderr, "setup: SYN of IPv%d flow: verdict %s, want XDP_TX\n", family,
+			verdict_name(retval));
+		return -1;
+	}
+	return flow_of(t, fwd);
+}
+
+static void tuple_from_entry_out(int family, const struct baton_flow *f, struct tuple *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = family;
+	memcpy(t->saddr, f->saddr, (size_t)addr_len(family));
+	memcpy(t->daddr, f->daddr, (size_t)addr_len(family));
+	t->sport = ntohs(f->sport);
+	t->dport = ntohs(f->dport);
+}
+
+/*
+ * Repeat mode for an established flow: two synthetic forward entries, A translating
+ * the client's packet to SNAT -> backend, B translating that back. Each repeat is then
+ * a flow hit with rewrite and a (cached) next hop, like the per-run est case.
+ */
+static int make_pingpong(struct tuple *a)
+{
+	struct baton_flow_key ka = { 0 }, kb = { 0 };
+	struct baton_flow fa = { 0 }, fb = { 0 };
+	uint8_t snat[16], be[16];
+	char s[64];
+	uint64_t now = coarse_now();
+	int fd = bpf_map__fd(skel->maps.flows);
+
+	memset(a, 0, sizeof(*a));
+	a->family = 4;
+	parse_addr(4, PP_CLIENT4, a->saddr);
+	parse_addr(4, VIP4, a->daddr);
+	a->sport = CLIENT_PORT;
+	a->dport = VIP_PORT;
+	parse_addr(4, SNAT4, snat);
+	be_addr(4, 0, s, sizeof(s));
+	parse_addr(4, s, be);
+
+	ka.saddr[0] = *(uint32_t *)a->saddr;
+	ka.daddr[0] = *(uint32_t *)a->daddr;
+	ka.sport = htons(a->sport);
+	ka.dport = htons(a->dport);
+	ka.proto = IPPROTO_TCP;
+	ka.family = BATON_FAMILY_V4;
+	fa.saddr[0] = *(uint32_t *)snat;
+	fa.daddr[0] = *(uint32_t *)be;
+	fa.sport = htons(PP_SNAT_PORT);
+	fa.dport = htons(BE_PORT);
+	fa.service_id = SVC4;
+	fa.backend_id = BE4_BASE;
+	fa.last_seen_ns = now;
+
+	kb.saddr[0] = fa.saddr[0];
+	kb.daddr[0] = fa.daddr[0];
+	kb.sport = fa.sport;
+	kb.dport = fa.dport;
+	kb.proto = IPPROTO_TCP;
+	kb.family = BATON_FAMILY_V4;
+	fb.saddr[0] = ka.saddr[0];
+	fb.daddr[0] = ka.daddr[0];
+	fb.sport = ka.sport;
+	fb.dport = ka.dport;
+	fb.service_id = SVC4;
+	fb.backend_id = BE4_BASE;
+	fb.last_seen_ns = now;
+
+	if (bpf_map_update_elem(fd, &ka, &fa, BPF_ANY) ||
+	    bpf_map_update_elem(fd, &kb, &fb, BPF_ANY)) {
+		fprintf(stderr, "setup: ping-pong entries: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Output ---- */
+
+static void stats(struct bcase *c)
+{
+	qsort(c->ns, (size_t)c->n, sizeof(c->ns[0]), cmp_u32);
+	c->median = c->ns[c->n / 2];
+	if (c->n % 2 == 0)
+		c->median = (c->ns[c->n / 2 - 1] + (double)c->ns[c->n / 2]) / 2;
+	c->p90 = c->ns[(size_t)c->n * 9 / 10];
+}
+
+static void usage(const char *argv0)
+{
+	printf("usage: %s [--runs N] [--repeat R] [--cpu C] [--json FILE]\n"
+	       "  --runs N     test runs (repeat = 1) per case, default %d, max %d\n"
+	       "  --repeat R   packets per run in repeat mode, default %d (median of %d runs)\n"
+	       "  --cpu C      CPU to run on, default the current one\n"
+	       "  --json FILE  also write the final JSON line to FILE\n",
+	       argv0, RUNS_DEFAULT, RUNS_MAX, REPEAT_DEFAULT, REPEAT_BATCHES);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "runs", required_argument, NULL, 'n' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum {
+		TP,
+		TT,
+		N4,
+		E4,
+		F4,
+		R4,
+		M4,
+		N6,
+		E6,
+		F6,
+		R6,
+		M6,
+		PP,
+		NCASES
+	};
+	struct bcase cs[NCASES] = {
+		[TP] = { "trivial XDP_PASS", "trivial_pass", K_TRIV_PASS, 4 },
+		[TT] = { "trivial XDP_TX", "trivial_tx", K_TRIV_TX, 4 },
+		[N4] = { "IPv4 non-VIP pass", "v4_nonvip_pass", K_NONVIP, 4 },
+		[E4] = { "IPv4 established", "v4_established", K_EST, 4 },
+		[F4] = { "IPv4 new flow (SYN)", "v4_new_flow", K_NEW, 4 },
+		[R4] = { "IPv4 reply", "v4_reply", K_REPLY, 4 },
+		[M4] = { "IPv4 established, N flows", "v4_established_many", K_EST_MANY, 4 },
+		[N6] = { "IPv6 non-VIP pass", "v6_nonvip_pass", K_NONVIP, 6 },
+		[E6] = { "IPv6 established", "v6_established", K_EST, 6 },
+		[F6] = { "IPv6 new flow (SYN)", "v6_new_flow", K_NEW, 6 },
+		[R6] = { "IPv6 reply", "v6_reply", K_REPLY, 6 },
+		[M6] = { "IPv6 established, N flows", "v6_established_many", K_EST_MANY, 6 },
+		[PP] = { "IPv4 established ping-pong", "v4_established_pingpong", K_EST, 4 },
+	};
+	const char *json_path = NULL;
+	long runs = RUNS_DEFAULT, repeat = REPEAT_DEFAULT;
+	cpu_set_t set;
+	struct tuple t, pp;
+	struct utsname un;
+	char line[8192];
+	size_t off;
+	struct timespec t0, t1;
+	int opt, rc;
+
+	cpu = -1;
+	while ((opt = getopt_long(argc, argv, "n:r:c:j:h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			runs = strtol(optarg, NULL, 10);
+			break;
+		case 'r':
+			repeat = strtol(optarg, NULL, 10);
+			break;
+		case 'c':
+			cpu = (int)strtol(optarg, NULL, 10);
+			break;
+		case 'j':
+			json_path = optarg;
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 0;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (runs < 100 || runs > RUNS_MAX || repeat < 1 || repeat > 100000000) {
+		fprintf(stderr, "--runs must be in [100, %d], --repeat in [1, 1e8]\n", RUNS_MAX);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: bench_xdp needs root (BPF_PROG_TEST_RUN, netns)\n");
+		return SKIP;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	/* One CPU for everything: steady numbers and one SNAT port share. */
+	if (cpu < 0)
+		cpu = sched_getcpu();
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (cpu < 0 || sched_setaffinity(0, sizeof(set), &set)) {
+		fprintf(stderr, "cannot run on CPU %d: %s\n", cpu, strerror(errno));
+		return 1;
+	}
+
+	rc = netns_setup();
+	if (rc)
+		return rc;
+
+	libbpf_set_print(libbpf_print);
+	triv = trivial_bpf__open_and_load();
+	if (triv == NULL) {
+		fprintf(stderr, "SKIP: cannot load a trivial XDP program: %s\n", strerror(errno));
+		return SKIP;
+	}
+	skel = baton_bpf__open_and_load();
+	if (skel == NULL) {
+		fprintf(stderr, "loading Baton's XDP program failed: %s\n", strerror(errno));
+		return 1;
+	}
+	if (fill_maps())
+		return 1;
+
+	for (int i = 0; i < NCASES; i++) {
+		struct bcase *c = &cs[i];
+
+		c->ns = calloc((size_t)runs, sizeof(*c->ns));
+		if (c->ns == NULL) {
+			fprintf(stderr, "out of memory\n");
+			return 1;
+		}
+		c->prog_fd = bpf_program__fd(skel->progs.baton_xdp);
+		c->want = XDP_TX;
+		switch (c->kind) {
+		case K_TRIV_PASS:
+			c->prog_fd = bpf_program__fd(triv->progs.trivial_pass);
+			c->want = XDP_PASS;
+			c->reason = -1;
+			break;
+		case K_TRIV_TX:
+			c->prog_fd = bpf_program__fd(triv->progs.trivial_tx);
+			c->reason = -1;
+			break;
+		case K_NONVIP:
+			c->want = XDP_PASS;
+			c->reason = BATON_R_PASS_NOT_VIP;
+			break;
+		default:
+			c->reason = BATON_R_FWD_TX;
+		}
+	}
+
+	/* Packets. Trivial programs get the IPv4 non-VIP packet. */
+	for (int f = 4; f <= 6; f += 2) {
+		struct bcase *nv = &cs[f == 4 ? N4 : N6], *est = &cs[f == 4 ? E4 : E6];
+		struct bcase *rep = &cs[f == 4 ? R4 : R6];
+		struct baton_flow *fwd = f == 4 ? &fwd4 : &fwd6;
+		struct tuple *flow = f == 4 ? &flow4 : &flow6;
+
+		memset(&t, 0, sizeof(t));
+		t.family = f;
+		parse_addr(f, f == 4 ? CLIENT4 : CLIENT6, t.saddr);
+		parse_addr(f, f == 4 ? HOST4 : HOST6, t.daddr);
+		t.sport = CLIENT_PORT;
+		t.dport = 22;
+		nv->len = build_tcp(nv->pkt, &t, TH_ACK, mac_router, mac_if);
+
+		if (make_flow(f, flow, fwd))
+			return 1;
+		est->len = build_tcp(est->pkt, flow, TH_ACK, mac_router, mac_if);
+		tuple_from_entry_out(f, fwd, &est->reply);
+
+		/* Reply: backend -> SNAT address:port, as the forward entry says. */
+		memset(&t, 0, sizeof(t));
+		t.family = f;
+		memcpy(t.saddr, fwd->daddr, (size_t)addr_len(f));
+		memcpy(t.daddr, fwd->saddr, (size_t)addr_len(f));
+		t.sport = ntohs(fwd->dport);
+		t.dport = ntohs(fwd->sport);
+		rep->len = build_tcp(rep->pkt, &t, TH_ACK, mac_router /* any */, mac_if);
+		rep->reply = *flow; /* leaves as VIP -> client */
+		memcpy(rep->reply.saddr, flow->daddr, 16);
+		memcpy(rep->reply.daddr, flow->saddr, 16);
+		rep->reply.sport = flow->dport;
+		rep->reply.dport = flow->sport;
+	}
+	memcpy(cs[TP].pkt, cs[N4].pkt, (size_t)cs[N4].len);
+	cs[TP].len = cs[N4].len;
+	memcpy(cs[TT].pkt, cs[N4].pkt, (size_t)cs[N4].len);
+	cs[TT].len = cs[N4].len;
+
+	if (make_pingpong(&pp))
+		return 1;
+	cs[PP].len = build_tcp(cs[PP].pkt, &pp, TH_ACK, mac_router, mac_if);
+	{
+		/* A's output: SNAT:PP_SNAT_PORT -> backend 0. */
+		char s[64];
+
+		memset(&cs[PP].reply, 0, sizeof(cs[PP].reply));
+		cs[PP].reply.family = 4;
+		parse_addr(4, SNAT4, cs[PP].reply.saddr);
+		be_addr(4, 0, s, sizeof(s));
+		parse_addr(4, s, cs[PP].reply.daddr);
+		cs[PP].reply.sport = PP_SNAT_PORT;
+		cs[PP].reply.dport = BE_PORT;
+	}
+
+	/* Check each case's first output, warm up, then interleaved blocks. */
+	for (int i = 0; i < NCASES; i++)
+		if (i != M4 && i != M6 &&
+		    (check_output(&cs[i]) || run_block(&cs[i], WARMUP, false)))
+			return 1;
+	for (long done = 0; done < runs; done += BLOCK) {
+		int n = runs - done < BLOCK ? (int)(runs - done) : BLOCK;
+
+		for (int i = 0; i < NCASES; i++)
+			if (i != PP && i != M4 && i != M6 && run_block(&cs[i], n, true))
+				return 1;
+	}
+	/*
+	 * Established flows, many of them: ACKs cycling through the flows the new-flow case
+	 * made, so the flow table is touched all over as with real traffic (the est case hits
+	 * one hot entry). One pass unrecorded (each flow's first packet resolves and caches its
+	 * next hop), then `runs` recorded packets; a pass takes far less than fib_cache_ns.
+	 */
+	for (int f = 4; f <= 6; f += 2) {
+		struct bcase *c = &cs[f == 4 ? M4 : M6];
+
+		c->nflows = cs[f == 4 ? F4 : F6].seq;
+		if (c->nflows > (uint32_t)runs)
+			c->nflows = (uint32_t)runs;
+		if (asprintf((char **)&c->name, "IPv%d established, %u flows", f, c->nflows) < 0)
+			return 1;
+		if (check_output(c) || run_block(c, (int)c->nflows - 1, false))
+			return 1;
+		c->seq = 0;
+		for (long done = 0; done < runs; done += BLOCK)
+			if (run_block(c, runs - done < BLOCK ? (int)(runs - done) : BLOCK, true))
+				return 1;
+	}
+	/* The established flows must still be there, unchanged in where they lead. */
+	for (int f = 4; f <= 6; f += 2) {
+		struct baton_flow now;
+		struct baton_flow *fwd = f == 4 ? &fwd4 : &fwd6;
+
+		if (flow_of(f == 4 ? &flow4 : &flow6, &now))
+			return 1;
+		if (memcmp(now.saddr, fwd->saddr, sizeof(now.saddr) * 2 + 4)) {
+			fprintf(stderr, "IPv%d established flow changed during the run\n", f);
+			return 1;
+		}
+	}
+
+	/* Repeat mode, for the idempotent cases. */
+	if (run_repeat(&cs[TP], (uint32_t)repeat, cs[TP].pkt, cs[TP].len) ||
+	    run_repeat(&cs[TT], (uint32_t)repeat, cs[TT].pkt, cs[TT].len) ||
+	    run_repeat(&cs[N4], (uint32_t)repeat, cs[N4].pkt, cs[N4].len) ||
+	    run_repeat(&cs[N6], (uint32_t)repeat, cs[N6].pkt, cs[N6].len) ||
+	    run_repeat(&cs[PP], (uint32_t)repeat, cs[PP].pkt, cs[PP].len))
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	/* Table. */
+	for (int i = 0; i < NCASES; i++)
+		if (i != PP)
+			stats(&cs[i]);
+	uname(&un);
+	printf("bench_xdp: kernel %s, CPU %d, %d possible CPUs\n", un.release, cpu,
+	       libbpf_num_possible_cpus());
+	printf("\nPer-run mode: %ld test runs per case, repeat = 1, fresh packet each run;\n"
+	       "in-kernel duration per run (includes the test-run timer's own overhead)\n\n",
+	       runs);
+	printf("%-30s %10s %8s %9s %9s %10s\n", "case", "median ns", "p90 ns", "x pass", "x tx",
+	       "+ns/pass");
+	for (int i = 0; i < NCASES; i++) {
+		struct bcase *c = &cs[i];
+
+		if (i == PP)
+			continue;
+		printf("%-30s %10.1f %8.1f %9.2f %9.2f %10.1f\n", c->name, c->median, c->p90,
+		       c->median / cs[TP].median, c->median / cs[TT].median,
+		       c->median - cs[TP].median);
+	}
+	printf("\nRepeat mode: one test run of %ld packets, ns/packet, median of %d runs\n"
+	       "(only cases whose packet is not changed into another path)\n\n",
+	       repeat, REPEAT_BATCHES);
+	printf("%-30s %10s %8s %9s %9s %10s\n", "case", "ns/pkt", "", "x pass", "x tx", "+ns/pass");
+	for (int i = 0; i < NCASES; i++) {
+		struct bcase *c = &cs[i];
+
+		if (!c->have_repeat)
+			continue;
+		printf("%-30s %10.1f %8s %9.2f %9.2f %10.1f\n", c->name, c->rep_ns, "",
+		       c->rep_ns / cs[TP].rep_ns, c->rep_ns / cs[TT].rep_ns,
+		       c->rep_ns - cs[TP].rep_ns);
+	}
+	printf("\n(%.1f s)\n", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+
+	/* JSON line. */
+	off = (size_t)snprintf(line, sizeof(line),
+			       "{\"benchmark\":\"xdp\",\"kernel\":\"%s\",\"cpu\":%d,\"runs\":%ld,"
+			       "\"repeat\":%ld,\"repeat_batches\":%d,\"per_run\":{",
+			       un.release, cpu, runs, repeat, REPEAT_BATCHES);
+	for (int i = 0, first = 1; i < NCASES; i++) {
+		struct bcase *c = &cs[i];
+
+		if (i == PP)
+			continue;
+		off += (size_t)snprintf(line + off, sizeof(line) - off,
+					"%s\"%s\":{\"median_ns\":%.1f,\"p90_ns\":%.1f,"
+					"\"ratio_pass\":%.3f,\"ratio_tx\":%.3f}",
+					first ? "" : ",", c->key, c->median, c->p90,
+					c->median / cs[TP].median, c->median / cs[TT].median);
+		first = 0;
+	}
+	off += (size_t)snprintf(line + off, sizeof(line) - off, "},\"repeat_mode\":{");
+	for (int i = 0, first = 1; i < NCASES; i++) {
+		struct bcase *c = &cs[i];
+
+		if (!c->have_repeat)
+			continue;
+		off += (size_t)snprintf(line + off, sizeof(line) - off,
+					"%s\"%s\":{\"ns\":%.1f,\"ratio_pass\":%.3f,"
+					"\"ratio_tx\":%.3f}",
+					first ? "" : ",", c->key, c->rep_ns,
+					c->rep_ns / cs[TP].rep_ns, c->rep_ns / cs[TT].rep_ns);
+		first = 0;
+	}
+	snprintf(line + off, sizeof(line) - off, "}}");
+	printf("%s\n", line);
+	if (json_path != NULL) {
+		FILE *f = fopen(json_path, "w");
+
+		if (f == NULL || fprintf(f, "%s\n", line) < 0 || fclose(f) != 0) {
+			fprintf(stderr, "writing %s failed\n", json_path);
+			return 1;
+		}
+	}
+
+	baton_bpf__destroy(skel);
+	trivial_bpf__destroy(triv);
+	return 0;
+}

@@ -200,44 +200,53 @@ static __noinline int no_neigh(struct bpf_fib_lookup *fl, const struct pkt *p)
  * bpf_fib_lookup(), then XDP_TX or redirect. Counts the packet for its service and
  * backend.
  */
-static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
-				const struct baton_config *cfg, __u64 now)
+/*
+ * Make sure f carries a fresh next hop towards f->daddr (cached in the entry for
+ * fib_cache_ns). Returns 0, or the verdict for a packet that cannot be sent.
+ */
+static __always_inline int resolve_next_hop(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
+					    const struct baton_config *cfg, __u64 now)
+{
+	struct bpf_fib_lookup fl = {};
+	long rc;
+
+	if (f->fib_ns && now - f->fib_ns <= cfg->fib_cache_ns)
+		return 0;
+	fl.ifindex = ctx->ingress_ifindex;
+	fl.l4_protocol = p->key.proto;
+	fl.sport = f->sport;
+	fl.dport = f->dport;
+	if (p->key.family == BATON_FAMILY_V4) {
+		fl.family = AF_INET;
+		fl.ipv4_src = f->saddr[0];
+		fl.ipv4_dst = f->daddr[0];
+	} else {
+		fl.family = AF_INET6;
+		__builtin_memcpy(fl.ipv6_src, f->saddr, 16);
+		__builtin_memcpy(fl.ipv6_dst, f->daddr, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fl, sizeof(fl), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return no_neigh(&fl, p);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		dbg("baton: fib lookup failed: %ld", rc);
+		return drop(BATON_R_DROP_FIB, p);
+	}
+	f->fib_ifindex = fl.ifindex;
+	__builtin_memcpy(f->smac, fl.smac, ETH_ALEN);
+	__builtin_memcpy(f->dmac, fl.dmac, ETH_ALEN);
+	f->fib_ns = now;
+	return 0;
+}
+
+/* Send a rewritten packet by f's resolved next hop; count it for service and backend. */
+static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct baton_flow *f)
 {
 	struct baton_stats *s;
 	struct ethhdr *eth = p->eth;
 
 	if ((void *)(eth + 1) > p->data_end)
-		return XDP_DROP;
-
-	if (!f->fib_ns || now - f->fib_ns > cfg->fib_cache_ns) {
-		struct bpf_fib_lookup fl = {};
-		long rc;
-
-		fl.ifindex = ctx->ingress_ifindex;
-		fl.l4_protocol = p->key.proto;
-		fl.sport = f->sport;
-		fl.dport = f->dport;
-		if (p->key.family == BATON_FAMILY_V4) {
-			fl.family = AF_INET;
-			fl.ipv4_src = f->saddr[0];
-			fl.ipv4_dst = f->daddr[0];
-		} else {
-			fl.family = AF_INET6;
-			__builtin_memcpy(fl.ipv6_src, f->saddr, 16);
-			__builtin_memcpy(fl.ipv6_dst, f->daddr, 16);
-		}
-		rc = bpf_fib_lookup(ctx, &fl, sizeof(fl), 0);
-		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-			return no_neigh(&fl, p);
-		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-			dbg("baton: fib lookup failed: %ld", rc);
-			return drop(BATON_R_DROP_FIB, p);
-		}
-		f->fib_ifindex = fl.ifindex;
-		__builtin_memcpy(f->smac, fl.smac, ETH_ALEN);
-		__builtin_memcpy(f->dmac, fl.dmac, ETH_ALEN);
-		f->fib_ns = now;
-	}
+		return drop(BATON_R_DROP_TRUNCATED, p);
 	__builtin_memcpy(eth->h_source, f->smac, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, f->dmac, ETH_ALEN);
 
@@ -258,6 +267,14 @@ static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_
 	}
 	count(BATON_R_FWD_REDIRECT, p);
 	return bpf_redirect(f->fib_ifindex, 0);
+}
+
+static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
+				const struct baton_config *cfg, __u64 now)
+{
+	int r = resolve_next_hop(ctx, p, f, cfg, now);
+
+	return r ? r : send(ctx, p, f);
 }
 
 static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
@@ -314,7 +331,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	__u32 zero = 0, idx, bid, *slot, *m, *cur;
 	__u32 cpu, ncpu, range, per_cpu;
 	void *table;
-	int found = 0;
+	int found = 0, r;
 
 	table = bpf_map_lookup_elem(&maglev, &fe->service_id);
 	if (table == NULL)
@@ -399,6 +416,11 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	fwd->backend_id = bid;
 	fwd->last_seen_ns = now;
 
+	/* No next hop, no flow: the retransmission will create it. */
+	r = resolve_next_hop(ctx, p, fwd, cfg, now);
+	if (r)
+		return r;
+
 	/* Ports are partitioned by CPU, so no other CPU races for this reply key. */
 	if (bpf_map_update_elem(&flows, &rkey, rep, BPF_ANY) ||
 	    bpf_map_update_elem(&flows, &p->key, fwd, BPF_ANY))
@@ -413,7 +435,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 
 	if (rewrite(p, fwd) < 0)
 		return drop(BATON_R_DROP_TRUNCATED, p);
-	return emit(ctx, p, fwd, cfg, now);
+	return send(ctx, p, fwd);
 }
 
 static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)

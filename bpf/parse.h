@@ -42,7 +42,8 @@ struct vlan_hdr {
 /* What parsing found out about a packet. */
 struct pkt {
 	void *data_end;
-	__u32 len; /* frame length, for byte counters */
+	__u32 len;    /* frame length, for byte counters */
+	__u32 l4_len; /* bytes from the L4 header to the end of the IP packet */
 	struct ethhdr *eth;
 	struct iphdr *ip4; /* exactly one of ip4 / ip6 is set */
 	struct ipv6hdr *ip6;
@@ -70,7 +71,8 @@ static __always_inline int parse_l4_ports(struct pkt *p)
 	if (p->key.proto == IPPROTO_TCP) {
 		struct tcphdr *th = p->l4;
 
-		if ((void *)(th + 1) > end || th->doff < 5 || (void *)th + th->doff * 4 > end)
+		if ((void *)(th + 1) > end || th->doff < 5 || th->doff * 4 > p->l4_len ||
+		    (void *)th + th->doff * 4 > end)
 			return BATON_R_DROP_TRUNCATED;
 		p->key.sport = th->source;
 		p->key.dport = th->dest;
@@ -78,7 +80,7 @@ static __always_inline int parse_l4_ports(struct pkt *p)
 	} else {
 		struct udphdr *uh = p->l4;
 
-		if ((void *)(uh + 1) > end)
+		if ((void *)(uh + 1) > end || p->l4_len < sizeof(*uh))
 			return BATON_R_DROP_TRUNCATED;
 		p->key.sport = uh->source;
 		p->key.dport = uh->dest;
@@ -112,6 +114,7 @@ static __always_inline int parse_ipv4(struct pkt *p, void *l3)
 	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return BATON_R_DROP_FRAGMENT;
 	p->l4 = iph + 1;
+	p->l4_len = bpf_ntohs(iph->tot_len) - sizeof(*iph);
 	return 0;
 }
 
@@ -152,6 +155,7 @@ static __always_inline int parse_ipv6(struct pkt *p, void *l3)
 	if (ipv6_is_ext(ip6h->nexthdr))
 		return BATON_R_DROP_IPV6_EXT;
 	p->l4 = ip6h + 1;
+	p->l4_len = bpf_ntohs(ip6h->payload_len);
 	return 0;
 }
 

@@ -14,7 +14,7 @@ packages=(
 	libbpf-dev bpftool libxdp-dev linux-libc-dev
 	libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
 	# tests and demo: namespaces, real clients and servers
-	iproute2 ethtool curl python3 procps util-linux kmod
+	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -330,6 +330,11 @@ for e in json.load(sys.stdin):
 ' "$BT_LIB_DIR/../../include/baton_abi.h" 2>/dev/null || true
 }
 
+# bt_reason_count NAME: packets counted under one reason (0 if none)
+bt_reason_count() {
+	bt_dump_reasons | awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
 bt_client() { bt_ns "$BT_CL" "$BT_PY" "$BT_RUN/client.py" "$@"; }
 # bt_client_bg ARGS... >OUT: the client in the background, PID in BT_LAST_PID
 bt_client_bg() { bt_bg "$BT_CL" "$BT_PY" "$BT_RUN/client.py" "$@"; }

@@ -20,8 +20,10 @@ int reconcile_init(struct reconcile *rc, int fe_fd, int be_fd, int maglev_fd, in
 	rc->maglev_fd = maglev_fd;
 	rc->config_fd = config_fd;
 	rc->be = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be));
+	rc->be_index = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be_index));
+	rc->new_ids = calloc(BATON_MAX_BACKENDS, sizeof(*rc->new_ids));
 	rc->svc = calloc(BATON_MAX_SERVICES, sizeof(*rc->svc));
-	if (rc->be == NULL || rc->svc == NULL) {
+	if (rc->be == NULL || rc->be_index == NULL || rc->new_ids == NULL || rc->svc == NULL) {
 		reconcile_free(rc);
 		return -ENOMEM;
 	}
@@ -31,8 +33,12 @@ int reconcile_init(struct reconcile *rc, int fe_fd, int be_fd, int maglev_fd, in
 void reconcile_free(struct reconcile *rc)
 {
 	free(rc->be);
+	free(rc->be_index);
+	free(rc->new_ids);
 	free(rc->svc);
 	rc->be = NULL;
+	rc->be_index = NULL;
+	rc->new_ids = NULL;
 	rc->svc = NULL;
 }
 
@@ -85,11 +91,46 @@ int reconcile_adopt(struct reconcile *rc)
 	return 0;
 }
 
+/*
+ * Backend lookups by address: an index of the used ids sorted by their entry, rebuilt
+ * once per apply, so an apply costs O(n log n) rather than a scan of every id per
+ * backend. Ids allocated during the apply are not in it; the caller looks among those
+ * first (they are few).
+ */
+static const struct rc_backend *sort_base;
+
+static int cmp_backend_ids(const void *a, const void *b)
+{
+	return memcmp(&sort_base[*(const __u32 *)a].b, &sort_base[*(const __u32 *)b].b,
+		      sizeof(struct baton_backend));
+}
+
+static void index_backends(struct reconcile *rc)
+{
+	rc->be_index_len = 0;
+	for (__u32 id = 0; id < BATON_MAX_BACKENDS; id++) {
+		if (rc->be[id].used)
+			rc->be_index[rc->be_index_len++] = id;
+	}
+	sort_base = rc->be;
+	qsort(rc->be_index, rc->be_index_len, sizeof(*rc->be_index), cmp_backend_ids);
+}
+
 static int find_backend(const struct reconcile *rc, const struct baton_backend *b)
 {
-	for (__u32 id = 0; id < BATON_MAX_BACKENDS; id++) {
-		if (rc->be[id].used && memcmp(&rc->be[id].b, b, sizeof(*b)) == 0)
-			return id;
+	size_t lo = 0, hi = rc->be_index_len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		__u32 id = rc->be_index[mid];
+		int c = memcmp(&rc->be[id].b, b, sizeof(*b));
+
+		if (c == 0)
+			return rc->be[id].used ? (int)id : -1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return -1;
 }
@@ -137,6 +178,10 @@ static int backend_id(struct reconcile *rc, const struct config_backend *cb)
 
 	backend_entry(&b, cb);
 	id = find_backend(rc, &b);
+	for (__u32 i = 0; id < 0 && i < rc->n_new; i++) {
+		if (memcmp(&rc->be[rc->new_ids[i]].b, &b, sizeof(b)) == 0)
+			id = rc->new_ids[i];
+	}
 	if (id < 0) {
 		id = alloc_backend(rc);
 		if (id < 0) {
@@ -147,14 +192,24 @@ static int backend_id(struct reconcile *rc, const struct config_backend *cb)
 			return log_errno(errno, "cannot write backend %d", id);
 		rc->be[id].b = b;
 		rc->be[id].used = true;
+		rc->new_ids[rc->n_new++] = id;
 	}
 	rc->be[id].wanted = true;
 	return id;
 }
 
-static __u64 table_fingerprint(const __u32 *t, __u32 m)
+/*
+ * What a table is built from: M and the set of (backend, id, weight). Maglev's output
+ * depends on nothing else, so an equal fingerprint means an equal table and the build
+ * is skipped. A sum of per-backend hashes does not depend on the order.
+ */
+static __u64 input_fingerprint(const struct maglev_backend *mb, size_t n, __u32 m)
 {
-	return maglev_hash64(t, (size_t)m * sizeof(*t), m);
+	__u64 sum = maglev_hash64(&m, sizeof(m), 0);
+
+	for (size_t i = 0; i < n; i++)
+		sum += maglev_hash64(&mb[i], sizeof(mb[i]), 1);
+	return sum;
 }
 
 /*
@@ -168,15 +223,12 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 	struct rc_service *rs = &rc->svc[sid];
 	struct maglev_backend *mb = NULL;
 	__u32 m = s->maglev_size, *table = NULL, *keys = NULL, count;
-	int err, fd = -1;
+	__u64 sum;
+	int err = 0, fd = -1;
 
 	mb = calloc(s->n_backends ? s->n_backends : 1, sizeof(*mb));
-	table = malloc(((size_t)m + 1) * sizeof(*table));
-	keys = malloc(((size_t)m + 1) * sizeof(*keys));
-	if (mb == NULL || table == NULL || keys == NULL) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (mb == NULL)
+		return -ENOMEM;
 	for (size_t i = 0; i < s->n_backends; i++) {
 		const struct config_backend *cb = &s->backends[i];
 		/* Identity across nodes: family, address, port; never the local id. */
@@ -187,6 +239,17 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 		key[17] = cb->port >> 8;
 		key[18] = cb->port & 0xff;
 		maglev_backend_init(&mb[i], key, sizeof(key), ids[i], cb->weight);
+	}
+
+	sum = input_fingerprint(mb, s->n_backends, m);
+	if (rs->has_table && rs->input_sum == sum)
+		goto out; /* unchanged: no build, no swap */
+
+	table = malloc(((size_t)m + 1) * sizeof(*table));
+	keys = malloc(((size_t)m + 1) * sizeof(*keys));
+	if (table == NULL || keys == NULL) {
+		err = -ENOMEM;
+		goto out;
 	}
 
 	table[0] = m;
@@ -208,9 +271,6 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 		log_errno(err, "service %s: cannot build its Maglev table", s->name);
 		goto out;
 	}
-	if (rs->has_table && rs->table_sum == table_fingerprint(table, m + 1))
-		goto out; /* unchanged */
-
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_tbl", sizeof(__u32), sizeof(__u32), m + 1,
 			    &opts);
 	if (fd < 0) {
@@ -229,7 +289,7 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 		goto out;
 	}
 	rs->has_table = true;
-	rs->table_sum = table_fingerprint(table, m + 1);
+	rs->input_sum = sum;
 	log_debug("service %s: Maglev table of %u slots installed", s->name, m);
 out:
 	if (fd >= 0)
@@ -388,6 +448,8 @@ int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 		return err;
 	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++)
 		rc->be[i].wanted = false;
+	index_backends(rc);
+	rc->n_new = 0;
 	for (__u32 i = 0; i < BATON_MAX_SERVICES; i++)
 		rc->svc[i].wanted = false;
 

@@ -34,13 +34,17 @@ struct rc_service {
 	bool used;
 	bool wanted;
 	bool has_table;
-	__u64 table_sum; /* fingerprint of the table in the map, to skip identical rebuilds */
+	__u64 input_sum; /* fingerprint of what built the table in the map (backends, M) */
 };
 
 struct reconcile {
 	int fe_fd, be_fd, maglev_fd, config_fd;
-	struct rc_backend *be;	/* BATON_MAX_BACKENDS, indexed by backend id */
-	__u32 be_next;		/* ids are handed out round-robin, so a freed id rests */
+	struct rc_backend *be; /* BATON_MAX_BACKENDS, indexed by backend id */
+	__u32 be_next;	       /* ids are handed out round-robin, so a freed id rests */
+	__u32 *be_index;       /* used ids sorted by their entry, for bsearch */
+	__u32 be_index_len;
+	__u32 *new_ids; /* ids allocated by the apply in progress */
+	__u32 n_new;
 	struct rc_service *svc; /* BATON_MAX_SERVICES, indexed by service id */
 	__u32 svc_next;
 	__u32 n_backends, n_services; /* in use after the last apply */

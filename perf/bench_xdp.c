@@ -34,15 +34,17 @@
  *
  * so forwarded packets leave where they came in: XDP_TX.
  *
+ * The XDP tests' code does the rest: packets are built and output checksums verified
+ * by their packet builder (tests/bpf/pkt.c), the namespace is set up, the maps are
+ * filled and the programs are run by their fixture (tests/bpf/fixture.c).
+ *
  * Exit status: 0 done, 1 error (setup or a wrong verdict), 77 skipped (not root, no
  * BPF, no network namespace).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,9 +60,9 @@
 
 #include "baton_abi.h"
 #include "baton.skel.h"
+#include "fixture.h" /* tests/bpf: namespace, maps, test runs */
+#include "pkt.h"     /* tests/bpf: packet builder and checksum verifier */
 #include "trivial.skel.h"
-
-#define SKIP 77
 
 #define RUNS_DEFAULT 20000
 #define RUNS_MAX 100000
@@ -82,8 +84,9 @@
 #define BE6_BASE NR_BACKENDS
 
 static const uint8_t mac_if[6] = { 0x02, 0, 0, 0, 0x0a, 0x01 };
+static const uint8_t mac_peer[6] = { 0x02, 0, 0, 0, 0x0a, 0x02 };
 static const uint8_t mac_router[6] = { 0x02, 0, 0, 0, 0x0a, 0xfe };
-/* Backend i: 02:00:00:00:0b:i */
+static uint8_t mac_be[NR_BACKENDS][6]; /* backend i: 02:00:00:00:0b:i */
 
 #define HOST4 "10.0.0.1" /* the machine's own address: non-VIP traffic goes here */
 #define HOST6 "fd00::1"
@@ -107,22 +110,6 @@ static struct baton_bpf *skel;
 static struct trivial_bpf *triv;
 static int cpu;
 
-static int write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	if (f == NULL) {
-		fprintf(stderr, "setup: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	rc = fputs(s, f) < 0;
-	rc |= fclose(f) != 0;
-	if (rc)
-		fprintf(stderr, "setup: writing %s failed\n", path);
-	return rc ? -1 : 0;
-}
-
 static void be_addr(int family, int i, char *buf, size_t len)
 {
 	if (family == 4)
@@ -131,63 +118,36 @@ static void be_addr(int family, int i, char *buf, size_t len)
 		snprintf(buf, len, "fd00::%x", 0x20 + i);
 }
 
+/* bt0 with a default route through the router and every backend as a neighbour. */
 static int netns_setup(void)
 {
-	char a[64];
-	FILE *ip;
-	int rc;
+	static const struct fx_link link = { IF_NAME, mac_if, mac_peer, HOST4 "/24", HOST6 "/64" };
+	static const char *const routes[] = { "default via " ROUTER4 " dev " IF_NAME,
+					      "::/0 via " ROUTER6 " dev " IF_NAME };
+	static char be[NR_BACKENDS][2][64];
+	struct fx_neigh neighs[2 + 2 * NR_BACKENDS] = {
+		{ ROUTER4, mac_router, IF_NAME },
+		{ ROUTER6, mac_router, IF_NAME },
+	};
+	struct fx_netns ns = {
+		.links = &link,
+		.nlinks = 1,
+		.routes = routes,
+		.nroutes = 2,
+		.neighs = neighs,
+		.nneighs = 2, /* the router's; the backends' follow */
+	};
 
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "SKIP: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return SKIP;
-	}
-	if (system("ip -V >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "SKIP: iproute2 'ip' not available\n");
-		return SKIP;
-	}
-	if (write_file("/proc/sys/net/ipv4/ip_forward", "1") ||
-	    write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1"))
-		return 1;
-
-	/* One ip process for the whole world: a batch on its stdin. */
-	ip = popen("ip -batch -", "w");
-	if (ip == NULL) {
-		fprintf(stderr, "setup: popen(ip -batch): %s\n", strerror(errno));
-		return 1;
-	}
-	fprintf(ip, "link set lo up\n");
-	fprintf(ip,
-		"link add %s address 02:00:00:00:0a:01 type veth peer name %sp "
-		"address 02:00:00:00:0a:02\n",
-		IF_NAME, IF_NAME);
-	fprintf(ip, "link set %s up\nlink set %sp up\n", IF_NAME, IF_NAME);
-	fprintf(ip, "addr add %s/24 dev %s\n", HOST4, IF_NAME);
-	fprintf(ip, "addr add %s/64 dev %s nodad\n", HOST6, IF_NAME);
-	fprintf(ip, "route add default via %s dev %s\n", ROUTER4, IF_NAME);
-	fprintf(ip, "route add ::/0 via %s dev %s\n", ROUTER6, IF_NAME);
-	fprintf(ip, "neigh add %s lladdr 02:00:00:00:0a:fe dev %s nud permanent\n", ROUTER4,
-		IF_NAME);
-	fprintf(ip, "neigh add %s lladdr 02:00:00:00:0a:fe dev %s nud permanent\n", ROUTER6,
-		IF_NAME);
 	for (int i = 0; i < NR_BACKENDS; i++) {
-		be_addr(4, i, a, sizeof(a));
-		fprintf(ip, "neigh add %s lladdr 02:00:00:00:0b:%02x dev %s nud permanent\n", a, i,
-			IF_NAME);
-		be_addr(6, i, a, sizeof(a));
-		fprintf(ip, "neigh add %s lladdr 02:00:00:00:0b:%02x dev %s nud permanent\n", a, i,
-			IF_NAME);
+		mac_be[i][0] = 0x02;
+		mac_be[i][4] = 0x0b;
+		mac_be[i][5] = (uint8_t)i;
+		for (int f = 0; f < 2; f++) {
+			be_addr(f ? 6 : 4, i, be[i][f], sizeof(be[i][f]));
+			neighs[ns.nneighs++] = (struct fx_neigh){ be[i][f], mac_be[i], IF_NAME };
+		}
 	}
-	rc = pclose(ip);
-	if (rc != 0) {
-		fprintf(stderr, "setup: ip -batch failed (status %d)\n", rc);
-		return 1;
-	}
-	ifindex = (int)if_nametoindex(IF_NAME);
-	if (!ifindex) {
-		fprintf(stderr, "setup: no ifindex for %s\n", IF_NAME);
-		return 1;
-	}
-	return 0;
+	return fx_netns_setup(&ns, &ifindex);
 }
 
 /* ---- Packets ---- */
@@ -198,142 +158,79 @@ struct tuple {
 	uint16_t sport, dport; /* host order */
 };
 
-#define TH_SYN 0x02
-#define TH_ACK 0x10
-
-static void parse_addr(int family, const char *s, uint8_t *out)
-{
-	memset(out, 0, 16);
-	if (inet_pton(family == 4 ? AF_INET : AF_INET6, s, out) != 1) {
-		fprintf(stderr, "bug: bad address %s\n", s);
-		exit(1);
-	}
-}
-
 static int addr_len(int family)
 {
 	return family == 4 ? 4 : 16;
 }
 
-static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
+/* t as the builder's spec; s and d hold its address strings. */
+static struct pkt_spec tuple_spec(const struct tuple *t, char *s, char *d)
 {
-	size_t i;
+	int af = t->family == 4 ? AF_INET : AF_INET6;
 
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)b[i] << 8 | b[i + 1];
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	return s;
+	inet_ntop(af, t->saddr, s, INET6_ADDRSTRLEN);
+	inet_ntop(af, t->daddr, d, INET6_ADDRSTRLEN);
+	return (struct pkt_spec){ .family = t->family,
+				  .saddr = s,
+				  .daddr = d,
+				  .proto = IPPROTO_TCP,
+				  .sport = t->sport,
+				  .dport = t->dport };
 }
 
-static uint16_t fold(uint32_t s)
+/*
+ * Router -> bt0: Ethernet + IPv4/IPv6 + 20-byte TCP, no payload, seq 0x00010001, ack
+ * 0x101 with ACK, window 65535; checksums correct. Returns the length.
+ */
+static int build_tcp(uint8_t *buf, size_t cap, const struct tuple *t, uint8_t flags)
 {
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	struct pkt_spec spec = tuple_spec(t, s, d);
+	int len;
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Sum of the TCP pseudo-header and segment. */
-static uint32_t tcp_sum(int family, const uint8_t *ip, const uint8_t *th, size_t tcplen)
-{
-	uint32_t s = 0;
-
-	if (family == 4) {
-		s = sum16(ip + 12, 8, s);
-		s += IPPROTO_TCP + (uint32_t)tcplen;
-	} else {
-		s = sum16(ip + 8, 32, s);
-		s += IPPROTO_TCP + (uint32_t)tcplen;
+	spec.dmac = mac_if;
+	spec.smac = mac_router;
+	spec.tcp_flags = flags;
+	spec.seq = 0x00010001;
+	spec.ack = flags & TH_ACK ? 0x101 : 0;
+	spec.window = 65535;
+	len = pkt_build(&spec, buf, cap);
+	if (len < 0) {
+		fprintf(stderr, "bug: building a packet: %s\n", pkt_build_error());
+		exit(1);
 	}
-	return sum16(th, tcplen, s);
-}
-
-/* Ethernet + IPv4/IPv6 + 20-byte TCP, no payload; checksums correct. Returns length. */
-static int build_tcp(uint8_t *buf, const struct tuple *t, uint8_t flags, const uint8_t *smac,
-		     const uint8_t *dmac)
-{
-	int iplen = t->family == 4 ? 20 : 40, len = 14 + iplen + 20;
-	uint8_t *ip = buf + 14, *th = ip + iplen;
-
-	memset(buf, 0, (size_t)len);
-	memcpy(buf, dmac, 6);
-	memcpy(buf + 6, smac, 6);
-	if (t->family == 4) {
-		put16(buf + 12, 0x0800);
-		ip[0] = 0x45;
-		put16(ip + 2, 40);
-		put16(ip + 6, 0x4000); /* DF */
-		ip[8] = 64;
-		ip[9] = IPPROTO_TCP;
-		memcpy(ip + 12, t->saddr, 4);
-		memcpy(ip + 16, t->daddr, 4);
-		put16(ip + 10, (uint16_t)~fold(sum16(ip, 20, 0)));
-	} else {
-		put16(buf + 12, 0x86dd);
-		ip[0] = 0x60;
-		put16(ip + 4, 20);
-		ip[6] = IPPROTO_TCP;
-		ip[7] = 64;
-		memcpy(ip + 8, t->saddr, 16);
-		memcpy(ip + 24, t->daddr, 16);
-	}
-	put16(th, t->sport);
-	put16(th + 2, t->dport);
-	put16(th + 4, 0x0001); /* seq 0x00010001 */
-	put16(th + 6, 0x0001);
-	if (flags & TH_ACK)
-		put16(th + 10, 0x0101);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	put16(th + 14, 65535);
-	put16(th + 16, (uint16_t)~fold(tcp_sum(t->family, ip, th, 20)));
 	return len;
 }
 
-/* Parse what build_tcp makes (and the program outputs); checksums must verify. */
+/*
+ * An output packet must be what build_tcp makes: no VLAN tag, a 20/40-byte IP header,
+ * a 20-byte TCP header and nothing else; all checksums right.
+ */
 static int parse_tcp(const uint8_t *buf, uint32_t len, struct tuple *t, uint8_t *smac,
 		     uint8_t *dmac, char *err, size_t errlen)
 {
-	uint16_t et = get16(buf + 12);
-	int iplen = et == 0x0800 ? 20 : 40;
-	const uint8_t *ip = buf + 14, *th = ip + iplen;
+	struct pkt_info pi;
+	char verr[200];
 
 	memset(t, 0, sizeof(*t));
-	if ((et != 0x0800 && et != 0x86dd) || len != (uint32_t)(14 + iplen + 20)) {
-		snprintf(err, errlen, "output: ethertype %#x, length %u", et, len);
+	pkt_parse(buf, len, &pi);
+	if (pi.family == 0 || pi.nvlan || pi.proto != IPPROTO_TCP ||
+	    pi.l4_off != 14 + (pi.family == 4 ? 20 : 40) || pi.l4_off + 20 != (int)len ||
+	    pi.l3_end != (int)len) {
+		snprintf(err, errlen, "output: ethertype %#x, length %u", pi.ethertype, len);
+		return -1;
+	}
+	if (pkt_verify(buf, len, 0, verr, sizeof(verr))) {
+		snprintf(err, errlen, "output: %s", verr);
 		return -1;
 	}
 	memcpy(dmac, buf, 6);
 	memcpy(smac, buf + 6, 6);
-	t->family = et == 0x0800 ? 4 : 6;
-	if (t->family == 4) {
-		if (fold(sum16(ip, 20, 0)) != 0xffff) {
-			snprintf(err, errlen, "output: bad IPv4 header checksum");
-			return -1;
-		}
-		memcpy(t->saddr, ip + 12, 4);
-		memcpy(t->daddr, ip + 16, 4);
-	} else {
-		memcpy(t->saddr, ip + 8, 16);
-		memcpy(t->daddr, ip + 24, 16);
-	}
-	if (fold(tcp_sum(t->family, ip, th, 20)) != 0xffff) {
-		snprintf(err, errlen, "output: bad TCP checksum");
-		return -1;
-	}
-	t->sport = get16(th);
-	t->dport = get16(th + 2);
+	t->family = pi.family;
+	memcpy(t->saddr, pi.saddr, 16);
+	memcpy(t->daddr, pi.daddr, 16);
+	t->sport = pi.sport;
+	t->dport = pi.dport;
 	return 0;
 }
 
@@ -349,76 +246,6 @@ static void tuple_str(const struct tuple *t, char *buf, size_t len)
 
 /* ---- Maps, as batond fills them ---- */
 
-static int map_set(struct bpf_map *m, const void *key, const void *val)
-{
-	if (bpf_map_update_elem(bpf_map__fd(m), key, val, BPF_ANY)) {
-		fprintf(stderr, "setup: update of map %s: %s\n", bpf_map__name(m), strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int add_frontend(int family, const char *vip, uint16_t port, uint32_t svc)
-{
-	struct baton_frontend_key k = { 0 };
-	struct baton_frontend v = { .service_id = svc };
-	uint8_t a[16];
-
-	parse_addr(family, vip, a);
-	memcpy(k.addr, a, 16);
-	k.family = family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
-	k.port = htons(port);
-	k.proto = IPPROTO_TCP;
-	if (map_set(skel->maps.frontends, &k, &v))
-		return -1;
-	/* The address entry batond adds for every frontend address. */
-	k.port = 0;
-	k.proto = 0;
-	v.flags = BATON_FE_F_ADDR_ONLY;
-	return map_set(skel->maps.frontends, &k, &v);
-}
-
-/* A Maglev table of M slots spread over n backends from id base, in maglev[svc]. */
-static int add_maglev(uint32_t svc, uint32_t base, uint32_t n)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
-	uint32_t count = MAGLEV_M + 1, *keys, *vals;
-	int fd, rc = -1;
-
-	keys = calloc(count, sizeof(*keys));
-	vals = calloc(count, sizeof(*vals));
-	if (keys == NULL || vals == NULL) {
-		fprintf(stderr, "setup: out of memory\n");
-		goto out;
-	}
-	for (uint32_t i = 0; i < count; i++) {
-		keys[i] = i;
-		vals[i] = base + (i * 7919u) % n; /* a permutation of backends, like Maglev */
-	}
-	vals[BATON_MAGLEV_SIZE_SLOT] = MAGLEV_M;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_maglev", 4, 4, MAGLEV_M + 1, &mo);
-	if (fd < 0) {
-		fprintf(stderr, "setup: creating a Maglev table: %s\n", strerror(errno));
-		goto out;
-	}
-	if (bpf_map_update_batch(fd, keys, vals, &count, NULL)) {
-		for (uint32_t i = 0; i < MAGLEV_M + 1; i++) {
-			if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY)) {
-				fprintf(stderr, "setup: filling a Maglev table: %s\n",
-					strerror(errno));
-				close(fd);
-				goto out;
-			}
-		}
-	}
-	rc = map_set(skel->maps.maglev, &svc, &fd);
-	close(fd); /* the outer map holds it */
-out:
-	free(keys);
-	free(vals);
-	return rc;
-}
-
 static uint64_t coarse_now(void)
 {
 	struct timespec ts;
@@ -427,72 +254,58 @@ static uint64_t coarse_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A Maglev table of M slots spread over n backends from id base, in maglev[svc]. */
+static int add_maglev(uint32_t svc, uint32_t base, uint32_t n)
+{
+	uint32_t *slots = calloc(MAGLEV_M + 1, sizeof(*slots));
+	int rc;
+
+	if (slots == NULL) {
+		fprintf(stderr, "setup: out of memory\n");
+		return -1;
+	}
+	for (uint32_t i = 0; i <= MAGLEV_M; i++)
+		slots[i] = base + (i * 7919u) % n; /* a permutation of backends, like Maglev */
+	slots[BATON_MAGLEV_SIZE_SLOT] = MAGLEV_M;
+	rc = fx_put_maglev(skel, svc, slots, MAGLEV_M + 1);
+	free(slots);
+	return rc;
+}
+
 static int fill_maps(void)
 {
-	struct baton_config cfg = { 0 };
-	uint32_t zero = 0;
-	int ncpu = libbpf_num_possible_cpus();
-	uint8_t a[16];
+	struct baton_config cfg;
 	char s[64];
 
-	if (ncpu <= 0) {
-		fprintf(stderr, "setup: libbpf_num_possible_cpus: %d\n", ncpu);
+	/* SNAT ports 1024-32767 and the fixture's default timeouts (fixture.h). */
+	fx_config_init(&cfg, SNAT4, SNAT6);
+	if (fx_put_config(skel, &cfg))
 		return -1;
-	}
-	cfg.abi_version = BATON_ABI_VERSION;
-	cfg.nr_cpus = (uint32_t)ncpu;
-	parse_addr(4, SNAT4, a);
-	memcpy(&cfg.snat_v4, a, 4);
-	parse_addr(6, SNAT6, a);
-	memcpy(cfg.snat_v6, a, 16);
-	cfg.snat_port_min = 1024;
-	cfg.snat_port_max = 32767;
-	cfg.tcp_idle_ns = 3600ull * 1000000000ull;
-	cfg.udp_idle_ns = 60ull * 1000000000ull;
-	cfg.tcp_close_ns = 10ull * 1000000000ull;
-	cfg.port_reuse_ns = 120ull * 1000000000ull;
-	cfg.fib_cache_ns = 1000000000ull;
-	if (map_set(skel->maps.config, &zero, &cfg))
-		return -1;
-
 	for (int f = 4; f <= 6; f += 2) {
-		for (uint32_t i = 0; i < NR_BACKENDS; i++) {
-			struct baton_backend be = { 0 };
-			uint32_t id = (f == 4 ? BE4_BASE : BE6_BASE) + i;
+		const char *vip = f == 4 ? VIP4 : VIP6;
+		uint32_t svc = f == 4 ? SVC4 : SVC6, base = f == 4 ? BE4_BASE : BE6_BASE;
 
+		for (uint32_t i = 0; i < NR_BACKENDS; i++) {
 			be_addr(f, (int)i, s, sizeof(s));
-			parse_addr(f, s, a);
-			memcpy(be.addr, a, 16);
-			be.port = htons(BE_PORT);
-			be.family = f == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
-			if (map_set(skel->maps.backends, &id, &be))
+			if (fx_put_backend(skel, base + i, f, s, BE_PORT))
 				return -1;
 		}
+		/* The frontend, the address entry batond adds for every VIP, the table. */
+		if (fx_put_frontend(skel, f, vip, VIP_PORT, IPPROTO_TCP, svc) ||
+		    fx_put_frontend(skel, f, vip, 0, 0, svc) || add_maglev(svc, base, NR_BACKENDS))
+			return -1;
 	}
-	if (add_frontend(4, VIP4, VIP_PORT, SVC4) || add_frontend(6, VIP6, VIP_PORT, SVC6) ||
-	    add_maglev(SVC4, BE4_BASE, NR_BACKENDS) || add_maglev(SVC6, BE6_BASE, NR_BACKENDS))
-		return -1;
 	return 0;
 }
 
 /* Sum over CPUs of a reason counter. */
 static uint64_t reason_count(uint32_t reason)
 {
-	static struct baton_reason_stats *v;
-	static int ncpu;
-	uint64_t n = 0;
+	struct baton_reason_stats s;
 
-	if (v == NULL) {
-		ncpu = libbpf_num_possible_cpus();
-		v = calloc((size_t)ncpu, sizeof(*v));
-		if (v == NULL)
-			return 0;
-	}
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.reason_stats), &reason, v))
-		return 0;
-	for (int i = 0; i < ncpu; i++)
-		n += v[i].packets;
-	return n;
+	if (fx_percpu_sum(bpf_map__fd(skel->maps.reason_stats), reason, sizeof(s), &s.packets, 2))
+		exit(1);
+	return s.packets;
 }
 
 static void print_reason_deltas(const uint64_t *before)
@@ -550,26 +363,18 @@ static struct tuple new_client(int family, uint32_t seq)
 		uint32_t a = htonl(NEW_NET4 + host);
 
 		memcpy(t.saddr, &a, 4);
-		parse_addr(4, VIP4, t.daddr);
+		fx_addr(4, VIP4, t.daddr);
 	} else {
-		parse_addr(6, NEW_NET6, t.saddr);
+		fx_addr(6, NEW_NET6, t.saddr);
 		t.saddr[12] = (uint8_t)(host >> 24);
 		t.saddr[13] = (uint8_t)(host >> 16);
 		t.saddr[14] = (uint8_t)(host >> 8);
 		t.saddr[15] = (uint8_t)host;
-		parse_addr(6, VIP6, t.daddr);
+		fx_addr(6, VIP6, t.daddr);
 	}
 	t.sport = (uint16_t)(1024 + seq % NEW_PORTS);
 	t.dport = VIP_PORT;
 	return t;
-}
-
-static const char *verdict_name(uint32_t v)
-{
-	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					 "XDP_REDIRECT" };
-
-	return v < 5 ? n[v] : "unknown";
 }
 
 /*
@@ -579,41 +384,33 @@ static const char *verdict_name(uint32_t v)
 static long run_one(struct bcase *c, uint8_t *out, uint32_t *out_len, uint32_t *retval)
 {
 	uint8_t buf[128];
-	const uint8_t *pkt = c->pkt;
-	int len = c->len;
-	struct xdp_md ctx = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, topts);
+	struct fx_run r = {
+		.in = c->pkt, .len = (uint32_t)c->len, .ifindex = ifindex, .repeat = 1
+	};
 
 	if (c->kind == K_NEW) {
 		struct tuple t = new_client(c->family, c->seq++);
 
-		len = build_tcp(buf, &t, TH_SYN, mac_router, mac_if);
-		pkt = buf;
+		r.len = (uint32_t)build_tcp(buf, sizeof(buf), &t, TH_SYN);
+		r.in = buf;
 	} else if (c->kind == K_EST_MANY) {
 		struct tuple t = new_client(c->family, c->seq++ % c->nflows);
 
-		len = build_tcp(buf, &t, TH_ACK, mac_router, mac_if);
-		pkt = buf;
+		r.len = (uint32_t)build_tcp(buf, sizeof(buf), &t, TH_ACK);
+		r.in = buf;
 	}
-	ctx.data_end = (uint32_t)len;
-	ctx.ingress_ifindex = (uint32_t)ifindex;
-	topts.data_in = pkt;
-	topts.data_size_in = (uint32_t)len;
-	topts.ctx_in = &ctx;
-	topts.ctx_size_in = sizeof(ctx);
-	topts.repeat = 1;
 	if (out != NULL) {
-		topts.data_out = out;
-		topts.data_size_out = *out_len;
+		r.out = out;
+		r.out_len = *out_len;
 	}
-	if (bpf_prog_test_run_opts(c->prog_fd, &topts)) {
+	if (fx_xdp_run(c->prog_fd, &r)) {
 		fprintf(stderr, "%s: BPF_PROG_TEST_RUN: %s\n", c->name, strerror(errno));
 		return -1;
 	}
 	if (out != NULL)
-		*out_len = topts.data_size_out;
-	*retval = topts.retval;
-	return (long)topts.duration;
+		*out_len = r.out_len;
+	*retval = r.retval;
+	return (long)r.duration;
 }
 
 static bool same_addr(int family, const uint8_t *a, const uint8_t *b)
@@ -634,7 +431,7 @@ static int check_output(struct bcase *c)
 		return -1;
 	if ((int)retval != c->want) {
 		fprintf(stderr, "%s: first run: verdict %s, want %s\n", c->name,
-			verdict_name(retval), verdict_name((uint32_t)c->want));
+			fx_xdp_action_name(retval), fx_xdp_action_name((uint32_t)c->want));
 		return -1;
 	}
 	if (c->kind == K_TRIV_PASS || c->kind == K_TRIV_TX)
@@ -651,12 +448,12 @@ static int check_output(struct bcase *c)
 		return -1;
 	}
 	tuple_str(&t, got_s, sizeof(got_s));
-	parse_addr(c->family, c->family == 4 ? SNAT4 : SNAT6, snat);
+	fx_addr(c->family, c->family == 4 ? SNAT4 : SNAT6, snat);
 	if (memcmp(smac, mac_if, 6)) {
 		snprintf(err, sizeof(err), "source MAC is not %s's", IF_NAME);
 	} else if (c->kind == K_NEW || c->kind == K_EST_MANY) {
 		/* To a backend from the SNAT address, a port of this CPU's share. */
-		int ncpu = libbpf_num_possible_cpus();
+		int ncpu = fx_nr_cpus();
 
 		if (!same_addr(c->family, t.saddr, snat) || t.dport != BE_PORT || t.sport < 1024 ||
 		    t.sport > 32767 || (t.sport - 1024) % ncpu != cpu % ncpu)
@@ -699,8 +496,8 @@ static int run_block(struct bcase *c, int n, bool record)
 			fprintf(stderr,
 				"%s: run %d: verdict %s, want %s: the setup or the program is "
 				"broken, no numbers\n",
-				c->name, c->n + i, verdict_name(retval),
-				verdict_name((uint32_t)c->want));
+				c->name, c->n + i, fx_xdp_action_name(retval),
+				fx_xdp_action_name((uint32_t)c->want));
 			if (c->reason >= 0) {
 				fprintf(stderr, "reason counters in this block of runs:\n");
 				print_reason_deltas(before);
@@ -742,30 +539,25 @@ static int cmp_dbl(const void *a, const void *b)
 /* Repeat mode: R packets in one test run (edits carry over: idempotent cases only). */
 static int run_repeat(struct bcase *c, uint32_t repeat, const uint8_t *pkt, int len)
 {
-	double r[REPEAT_BATCHES];
+	double ns[REPEAT_BATCHES];
 	uint64_t before = 0;
-	struct xdp_md ctx = { 0 };
 
 	for (int b = 0; b < REPEAT_BATCHES; b++) {
-		LIBBPF_OPTS(bpf_test_run_opts, topts);
+		struct fx_run r = {
+			.in = pkt, .len = (uint32_t)len, .ifindex = ifindex, .repeat = repeat
+		};
 
-		ctx.data_end = (uint32_t)len;
-		ctx.ingress_ifindex = (uint32_t)ifindex;
-		topts.data_in = pkt;
-		topts.data_size_in = (uint32_t)len;
-		topts.ctx_in = &ctx;
-		topts.ctx_size_in = sizeof(ctx);
-		topts.repeat = (int)repeat;
 		if (c->reason >= 0)
 			before = reason_count((uint32_t)c->reason);
-		if (bpf_prog_test_run_opts(c->prog_fd, &topts)) {
+		if (fx_xdp_run(c->prog_fd, &r)) {
 			fprintf(stderr, "%s (repeat): BPF_PROG_TEST_RUN: %s\n", c->name,
 				strerror(errno));
 			return -1;
 		}
-		if ((int)topts.retval != c->want) {
+		if ((int)r.retval != c->want) {
 			fprintf(stderr, "%s (repeat): verdict %s, want %s\n", c->name,
-				verdict_name(topts.retval), verdict_name((uint32_t)c->want));
+				fx_xdp_action_name(r.retval),
+				fx_xdp_action_name((uint32_t)c->want));
 			return -1;
 		}
 		/* Every one of the R packets must have taken the case's path. */
@@ -775,26 +567,29 @@ static int run_repeat(struct bcase *c, uint32_t repeat, const uint8_t *pkt, int 
 				repeat, baton_reason_name((uint32_t)c->reason));
 			return -1;
 		}
-		r[b] = (double)topts.duration; /* already ns per packet */
+		ns[b] = (double)r.duration; /* already ns per packet */
 	}
-	qsort(r, REPEAT_BATCHES, sizeof(r[0]), cmp_dbl);
-	c->rep_ns = r[REPEAT_BATCHES / 2];
+	qsort(ns, REPEAT_BATCHES, sizeof(ns[0]), cmp_dbl);
+	c->rep_ns = ns[REPEAT_BATCHES / 2];
 	c->have_repeat = true;
 	return 0;
 }
 
 /* ---- Setup of the flows the cases use ---- */
 
+static void tuple_key(const struct tuple *t, struct baton_flow_key *k)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	struct pkt_spec spec = tuple_spec(t, s, d);
+
+	fx_flow_key(&spec, false, k);
+}
+
 static int flow_of(const struct tuple *t, struct baton_flow *out)
 {
-	struct baton_flow_key k = { 0 };
+	struct baton_flow_key k;
 
-	memcpy(k.saddr, t->saddr, (size_t)addr_len(t->family));
-	memcpy(k.daddr, t->daddr, (size_t)addr_len(t->family));
-	k.sport = htons(t->sport);
-	k.dport = htons(t->dport);
-	k.proto = IPPROTO_TCP;
-	k.family = t->family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
+	tuple_key(t, &k);
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, out)) {
 		char s[160];
 
@@ -813,17 +608,17 @@ static int make_flow(int family, struct tuple *t, struct baton_flow *fwd)
 
 	memset(t, 0, sizeof(*t));
 	t->family = family;
-	parse_addr(family, family == 4 ? CLIENT4 : CLIENT6, t->saddr);
-	parse_addr(family, family == 4 ? VIP4 : VIP6, t->daddr);
+	fx_addr(family, family == 4 ? CLIENT4 : CLIENT6, t->saddr);
+	fx_addr(family, family == 4 ? VIP4 : VIP6, t->daddr);
 	t->sport = CLIENT_PORT;
 	t->dport = VIP_PORT;
 	syn.prog_fd = bpf_program__fd(skel->progs.baton_xdp);
-	syn.len = build_tcp(syn.pkt, t, TH_SYN, mac_router, mac_if);
+	syn.len = build_tcp(syn.pkt, sizeof(syn.pkt), t, TH_SYN);
 	if (run_one(&syn, NULL, NULL, &retval) < 0)
 		return -1;
 	if (retval != XDP_TX) {
 		fprintf(stderr, "setup: SYN of IPv%d flow: verdict %s, want XDP_TX\n", family,
-			verdict_name(retval));
+			fx_xdp_action_name(retval));
 		return -1;
 	}
 	return flow_of(t, fwd);
@@ -844,53 +639,43 @@ static void tuple_from_entry_out(int family, const struct baton_flow *f, struct 
  * the client's packet to SNAT -> backend, B translating that back. Each repeat is then
  * a flow hit with rewrite and a (cached) next hop, like the per-run est case.
  */
-static int make_pingpong(struct tuple *a)
+static void rewrite_to(struct baton_flow *f, const struct baton_flow_key *k)
 {
-	struct baton_flow_key ka = { 0 }, kb = { 0 };
-	struct baton_flow fa = { 0 }, fb = { 0 };
-	uint8_t snat[16], be[16];
+	memcpy(f->saddr, k->saddr, sizeof(f->saddr));
+	memcpy(f->daddr, k->daddr, sizeof(f->daddr));
+	f->sport = k->sport;
+	f->dport = k->dport;
+}
+
+static int make_pingpong(struct tuple *a, struct tuple *b)
+{
+	struct baton_flow_key ka, kb;
+	struct baton_flow fa = { .service_id = SVC4,
+				 .backend_id = BE4_BASE,
+				 .last_seen_ns = coarse_now() },
+			  fb = fa;
 	char s[64];
-	uint64_t now = coarse_now();
 	int fd = bpf_map__fd(skel->maps.flows);
 
 	memset(a, 0, sizeof(*a));
 	a->family = 4;
-	parse_addr(4, PP_CLIENT4, a->saddr);
-	parse_addr(4, VIP4, a->daddr);
+	fx_addr(4, PP_CLIENT4, a->saddr);
+	fx_addr(4, VIP4, a->daddr);
 	a->sport = CLIENT_PORT;
 	a->dport = VIP_PORT;
-	parse_addr(4, SNAT4, snat);
+	/* B: SNAT:PP_SNAT_PORT -> backend 0, what A rewrites the client's packet to. */
+	memset(b, 0, sizeof(*b));
+	b->family = 4;
+	fx_addr(4, SNAT4, b->saddr);
 	be_addr(4, 0, s, sizeof(s));
-	parse_addr(4, s, be);
+	fx_addr(4, s, b->daddr);
+	b->sport = PP_SNAT_PORT;
+	b->dport = BE_PORT;
 
-	ka.saddr[0] = *(uint32_t *)a->saddr;
-	ka.daddr[0] = *(uint32_t *)a->daddr;
-	ka.sport = htons(a->sport);
-	ka.dport = htons(a->dport);
-	ka.proto = IPPROTO_TCP;
-	ka.family = BATON_FAMILY_V4;
-	fa.saddr[0] = *(uint32_t *)snat;
-	fa.daddr[0] = *(uint32_t *)be;
-	fa.sport = htons(PP_SNAT_PORT);
-	fa.dport = htons(BE_PORT);
-	fa.service_id = SVC4;
-	fa.backend_id = BE4_BASE;
-	fa.last_seen_ns = now;
-
-	kb.saddr[0] = fa.saddr[0];
-	kb.daddr[0] = fa.daddr[0];
-	kb.sport = fa.sport;
-	kb.dport = fa.dport;
-	kb.proto = IPPROTO_TCP;
-	kb.family = BATON_FAMILY_V4;
-	fb.saddr[0] = ka.saddr[0];
-	fb.daddr[0] = ka.daddr[0];
-	fb.sport = ka.sport;
-	fb.dport = ka.dport;
-	fb.service_id = SVC4;
-	fb.backend_id = BE4_BASE;
-	fb.last_seen_ns = now;
-
+	tuple_key(a, &ka);
+	tuple_key(b, &kb);
+	rewrite_to(&fa, &kb);
+	rewrite_to(&fb, &ka);
 	if (bpf_map_update_elem(fd, &ka, &fa, BPF_ANY) ||
 	    bpf_map_update_elem(fd, &kb, &fb, BPF_ANY)) {
 		fprintf(stderr, "setup: ping-pong entries: %s\n", strerror(errno));
@@ -918,13 +703,6 @@ static void usage(const char *argv0)
 	       "  --cpu C      CPU to run on, default the current one\n"
 	       "  --json FILE  also write the final JSON line to FILE\n",
 	       argv0, RUNS_DEFAULT, RUNS_MAX, REPEAT_DEFAULT, REPEAT_BATCHES);
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
 }
 
 int main(int argc, char **argv)
@@ -1007,7 +785,7 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "SKIP: bench_xdp needs root (BPF_PROG_TEST_RUN, netns)\n");
-		return SKIP;
+		return FX_SKIP;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -1025,11 +803,11 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 
-	libbpf_set_print(libbpf_print);
+	fx_libbpf_print_setup();
 	triv = trivial_bpf__open_and_load();
 	if (triv == NULL) {
 		fprintf(stderr, "SKIP: cannot load a trivial XDP program: %s\n", strerror(errno));
-		return SKIP;
+		return FX_SKIP;
 	}
 	skel = baton_bpf__open_and_load();
 	if (skel == NULL) {
@@ -1077,15 +855,15 @@ int main(int argc, char **argv)
 
 		memset(&t, 0, sizeof(t));
 		t.family = f;
-		parse_addr(f, f == 4 ? CLIENT4 : CLIENT6, t.saddr);
-		parse_addr(f, f == 4 ? HOST4 : HOST6, t.daddr);
+		fx_addr(f, f == 4 ? CLIENT4 : CLIENT6, t.saddr);
+		fx_addr(f, f == 4 ? HOST4 : HOST6, t.daddr);
 		t.sport = CLIENT_PORT;
 		t.dport = 22;
-		nv->len = build_tcp(nv->pkt, &t, TH_ACK, mac_router, mac_if);
+		nv->len = build_tcp(nv->pkt, sizeof(nv->pkt), &t, TH_ACK);
 
 		if (make_flow(f, flow, fwd))
 			return 1;
-		est->len = build_tcp(est->pkt, flow, TH_ACK, mac_router, mac_if);
+		est->len = build_tcp(est->pkt, sizeof(est->pkt), flow, TH_ACK);
 		tuple_from_entry_out(f, fwd, &est->reply);
 
 		/* Reply: backend -> SNAT address:port, as the forward entry says. */
@@ -1095,7 +873,7 @@ int main(int argc, char **argv)
 		memcpy(t.daddr, fwd->saddr, (size_t)addr_len(f));
 		t.sport = ntohs(fwd->dport);
 		t.dport = ntohs(fwd->sport);
-		rep->len = build_tcp(rep->pkt, &t, TH_ACK, mac_router /* any */, mac_if);
+		rep->len = build_tcp(rep->pkt, sizeof(rep->pkt), &t, TH_ACK);
 		rep->reply = *flow; /* leaves as VIP -> client */
 		memcpy(rep->reply.saddr, flow->daddr, 16);
 		memcpy(rep->reply.daddr, flow->saddr, 16);
@@ -1107,21 +885,9 @@ int main(int argc, char **argv)
 	memcpy(cs[TT].pkt, cs[N4].pkt, (size_t)cs[N4].len);
 	cs[TT].len = cs[N4].len;
 
-	if (make_pingpong(&pp))
+	if (make_pingpong(&pp, &cs[PP].reply)) /* A's output: SNAT:PP_SNAT_PORT -> backend 0 */
 		return 1;
-	cs[PP].len = build_tcp(cs[PP].pkt, &pp, TH_ACK, mac_router, mac_if);
-	{
-		/* A's output: SNAT:PP_SNAT_PORT -> backend 0. */
-		char s[64];
-
-		memset(&cs[PP].reply, 0, sizeof(cs[PP].reply));
-		cs[PP].reply.family = 4;
-		parse_addr(4, SNAT4, cs[PP].reply.saddr);
-		be_addr(4, 0, s, sizeof(s));
-		parse_addr(4, s, cs[PP].reply.daddr);
-		cs[PP].reply.sport = PP_SNAT_PORT;
-		cs[PP].reply.dport = BE_PORT;
-	}
+	cs[PP].len = build_tcp(cs[PP].pkt, sizeof(cs[PP].pkt), &pp, TH_ACK);
 
 	/* Check each case's first output, warm up, then interleaved blocks. */
 	for (int i = 0; i < NCASES; i++)
@@ -1183,8 +949,7 @@ int main(int argc, char **argv)
 		if (i != PP)
 			stats(&cs[i]);
 	uname(&un);
-	printf("bench_xdp: kernel %s, CPU %d, %d possible CPUs\n", un.release, cpu,
-	       libbpf_num_possible_cpus());
+	printf("bench_xdp: kernel %s, CPU %d, %d possible CPUs\n", un.release, cpu, fx_nr_cpus());
 	printf("\nPer-run mode: %ld test runs per case, repeat = 1, fresh packet each run;\n"
 	       "in-kernel duration per run (includes the test-run timer's own overhead)\n\n",
 	       runs);

@@ -343,12 +343,16 @@ void pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 
 		pi->family = 4;
 		pi->proto = buf[off + 9];
+		memcpy(pi->saddr, buf + off + 12, 4);
+		memcpy(pi->daddr, buf + off + 16, 4);
 		pi->l3_end = (int)(off + get16(buf + off + 2));
 		if (ihl >= 20 && len >= off + ihl)
 			pi->l4_off = (int)(off + ihl);
 	} else if (et == 0x86dd && len >= off + 40 && (buf[off] >> 4) == 6) {
 		pi->family = 6;
 		pi->proto = buf[off + 6];
+		memcpy(pi->saddr, buf + off + 8, 16);
+		memcpy(pi->daddr, buf + off + 24, 16);
 		pi->l3_end = (int)(off + 40 + get16(buf + off + 4));
 		pi->l4_off = (int)(off + 40);
 	}

@@ -90,11 +90,13 @@ struct pkt_info {
 	int family;    /* 4, 6 or 0 */
 	uint8_t proto; /* L4 protocol */
 	int l4_off;
-	int l3_end;	       /* end of the IP packet per its length field (may exceed len) */
+	int l3_end;	   /* end of the IP packet per its length field (may exceed len) */
+	uint8_t saddr[16]; /* as on the wire; IPv4 in the first 4 bytes, the rest zero */
+	uint8_t daddr[16];
 	uint16_t sport, dport; /* host order, when the L4 header has them */
 };
 
-/* Parse Ethernet / VLAN / IPv4 / IPv6 / L4 header offsets. Never fails. */
+/* Parse Ethernet / VLAN / IPv4 / IPv6 / L4: offsets, addresses, ports. Never fails. */
 void pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi);
 
 /*

@@ -10,6 +10,7 @@
  * someone else's. The verifier must accept each of them and reject each of them with
  * one byte changed.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -138,6 +139,7 @@ int main(void)
 		int glen = pkt_build(&v->spec, got, sizeof(got));
 		int wlen = unhex(v->hex, want, sizeof(want));
 		struct pkt_info pi;
+		uint8_t sa[16], da[16];
 		int j, caught = 0;
 
 		n++;
@@ -159,9 +161,25 @@ int main(void)
 			printf("ok %u - verify %s\n", n, v->name);
 		}
 
+		/* The parser finds the addresses and ports the spec names. */
+		pkt_parse(want, (size_t)wlen, &pi);
+		memset(sa, 0, sizeof(sa));
+		memset(da, 0, sizeof(da));
+		inet_pton(v->spec.family == 4 ? AF_INET : AF_INET6, v->spec.saddr, sa);
+		inet_pton(v->spec.family == 4 ? AF_INET : AF_INET6, v->spec.daddr, da);
+		n++;
+		if (pi.family != v->spec.family || memcmp(pi.saddr, sa, 16) ||
+		    memcmp(pi.daddr, da, 16) ||
+		    ((v->spec.proto == IPPROTO_TCP || v->spec.proto == IPPROTO_UDP) &&
+		     (pi.sport != v->spec.sport || pi.dport != v->spec.dport))) {
+			printf("not ok %u - parse %s\n", n, v->name);
+			failed++;
+		} else {
+			printf("ok %u - parse %s\n", n, v->name);
+		}
+
 		/* A flipped bit in an address or a port (what NAT rewrites) must be caught
 		 * (ports of a UDP datagram without checksum are covered by nothing). */
-		pkt_parse(want, (size_t)wlen, &pi);
 		for (j = pi.l3_off; j < wlen; j++) {
 			bool addr = pi.family == 4 ? j >= pi.l3_off + 12 && j < pi.l3_off + 20
 						   : j >= pi.l3_off + 8 && j < pi.l3_off + 40;

@@ -17,14 +17,14 @@
  * the program's choice: a case marks the port it learns (NEWSNAT) after checking it is
  * in the CPU's partition, and later cases refer to it (SNAT).
  *
- * The cases are in test_xdp_cases.h. Run: `meson test -C BUILD --suite bpf` or, for the
- * per-case lines and hex diffs, `BUILD/tests/bpf/test_xdp` as root (BATON_TEST_DEBUG=1
- * adds libbpf's debug output). Exit status: 0 all passed, 1 a case failed, 77 skipped
- * (not root, no network namespace, no BPF test-run).
+ * The namespace, the map writes and the test runs are fixture.c's, shared with
+ * perf/bench_xdp. The cases are in test_xdp_cases.h. Run: `meson test -C BUILD --suite
+ * bpf` or, for the per-case lines and hex diffs, `BUILD/tests/bpf/test_xdp` as root
+ * (BATON_TEST_DEBUG=1 adds libbpf's debug output). Exit status: 0 all passed, 1 a case
+ * failed, 77 skipped (not root, no network namespace, no BPF test-run).
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -40,9 +40,8 @@
 
 #include "baton_abi.h"
 #include "baton.skel.h"
+#include "fixture.h"
 #include "pkt.h"
-
-#define SKIP 77
 
 /* ---- The world in the namespace ---- */
 
@@ -225,50 +224,6 @@ static void sleep_ms(int ms)
 		;
 }
 
-static int run(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0) {
-		fprintf(stderr, "setup: '%s' failed (status %d)\n", cmd, rc);
-		return -1;
-	}
-	return 0;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	if (f == NULL) {
-		fprintf(stderr, "setup: open %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	rc = fputs(val, f) < 0;
-	rc |= fclose(f) != 0;
-	if (rc)
-		fprintf(stderr, "setup: write %s: %s\n", path, strerror(errno));
-	return rc ? -1 : 0;
-}
-
-static const char *mac_str(const uint8_t *m)
-{
-	static char buf[4][18];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-		 m[4], m[5]);
-	return buf[i];
-}
-
 static int pin_cpu(int cpu)
 {
 	cpu_set_t set;
@@ -284,59 +239,38 @@ static int pin_cpu(int cpu)
 
 /* ---- Namespace ---- */
 
-static int netns_setup(void)
-{
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "SKIP: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return SKIP;
-	}
-	if (system("ip -V >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "SKIP: iproute2 'ip' not available\n");
-		return SKIP;
-	}
-	if (run("ip link set lo up") ||
-	    run("ip link add %s address %s type veth peer name %sp address %s", IF_A,
-		mac_str(mac_a), IF_A, mac_str(mac_a_peer)) ||
-	    run("ip link add %s address %s type veth peer name %sp address %s", IF_B,
-		mac_str(mac_b), IF_B, mac_str(mac_b_peer)) ||
-	    write_file("/proc/sys/net/ipv4/ip_forward", "1") ||
-	    write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1") ||
-	    run("ip link set %s up && ip link set %sp up", IF_A, IF_A) ||
-	    run("ip link set %s up && ip link set %sp up", IF_B, IF_B) ||
-	    run("ip addr add 10.0.0.1/24 dev %s", IF_A) ||
-	    run("ip addr add 10.1.0.1/24 dev %s", IF_B) ||
-	    run("ip -6 addr add fd00::1/64 dev %s nodad", IF_A) ||
-	    run("ip -6 addr add fd01::1/64 dev %s nodad", IF_B) ||
-	    run("ip route add default via %s dev %s", ROUTER4, IF_A) ||
-	    run("ip -6 route add default via %s dev %s", ROUTER6, IF_A) ||
-	    run("ip route add unreachable 203.0.113.0/24") ||
-	    run("ip route add 198.18.0.0/24 via %s dev %s", GW_NONEIGH4, IF_A) ||
-	    run("ip neigh add %s lladdr %s dev %s nud permanent", ROUTER4, mac_str(mac_router),
-		IF_A) ||
-	    run("ip neigh add %s lladdr %s dev %s nud permanent", ROUTER6, mac_str(mac_router),
-		IF_A) ||
-	    run("ip neigh add %s lladdr %s dev %s nud permanent", BE1_4, mac_str(mac_be1), IF_A) ||
-	    run("ip neigh add %s lladdr %s dev %s nud permanent", BE1_6, mac_str(mac_be1), IF_A) ||
-	    run("ip neigh add %s lladdr %s dev %s nud permanent", BE2_4, mac_str(mac_be2), IF_B) ||
-	    run("ip neigh add %s lladdr %s dev %s nud permanent", BE2_6, mac_str(mac_be2), IF_B))
-		return 1;
-	ifindex[IFA] = (int)if_nametoindex(IF_A);
-	ifindex[IFB] = (int)if_nametoindex(IF_B);
-	if (!ifindex[IFA] || !ifindex[IFB]) {
-		fprintf(stderr, "setup: no ifindex for %s/%s\n", IF_A, IF_B);
-		return 1;
-	}
-	return 0;
-}
+static const struct fx_link links[] = {
+	[IFA] = { IF_A, mac_a, mac_a_peer, HOST4 "/24", HOST6 "/64" },
+	[IFB] = { IF_B, mac_b, mac_b_peer, "10.1.0.1/24", "fd01::1/64" },
+};
+
+static const char *const routes[] = {
+	"default via " ROUTER4 " dev " IF_A,	       /* clients */
+	"::/0 via " ROUTER6 " dev " IF_A,	       /* clients */
+	"unreachable 203.0.113.0/24",		       /* BE_UNREACH4 */
+	"198.18.0.0/24 via " GW_NONEIGH4 " dev " IF_A, /* BE_GW_NONEIGH4 */
+};
+
+/* PERMANENT neighbours; BE_NONEIGH4 and GW_NONEIGH4 have none. */
+static const struct fx_neigh neighs[] = {
+	{ ROUTER4, mac_router, IF_A }, /* clients' gateway */
+	{ ROUTER6, mac_router, IF_A }, /* clients' gateway */
+	{ BE1_4, mac_be1, IF_A },      /* XDP_TX */
+	{ BE1_6, mac_be1, IF_A },      /* XDP_TX */
+	{ BE2_4, mac_be2, IF_B },      /* XDP_REDIRECT */
+	{ BE2_6, mac_be2, IF_B },      /* XDP_REDIRECT */
+};
+
+static const struct fx_netns world = {
+	.links = links,
+	.nlinks = sizeof(links) / sizeof(links[0]),
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.neighs = neighs,
+	.nneighs = sizeof(neighs) / sizeof(neighs[0]),
+};
 
 /* ---- BPF probe and maps ---- */
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG && getenv("BATON_TEST_DEBUG") == NULL)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
 
 /* A two-instruction XDP program: can we load and test-run at all? */
 static int probe_bpf(void)
@@ -352,21 +286,16 @@ static int probe_bpf(void)
 	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "baton_probe", "GPL", insns, 2, NULL);
 	if (fd < 0) {
 		fprintf(stderr, "SKIP: cannot load an XDP program: %s\n", strerror(errno));
-		return SKIP;
+		return FX_SKIP;
 	}
 	err = bpf_prog_test_run_opts(fd, &topts);
 	close(fd);
 	if (err || topts.retval != XDP_PASS) {
 		fprintf(stderr, "SKIP: BPF_PROG_TEST_RUN for XDP unavailable: %s\n",
 			strerror(errno));
-		return SKIP;
+		return FX_SKIP;
 	}
 	return 0;
-}
-
-static int map_fd(struct bpf_map *m)
-{
-	return bpf_map__fd(m);
 }
 
 static void die(const char *what)
@@ -375,59 +304,38 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void addr_key(int family, const char *s, __be32 out[4])
+/* A fixture call that must succeed (it said what failed). */
+static void must(int rc)
 {
-	memset(out, 0, 16);
-	if (inet_pton(family == 4 ? AF_INET : AF_INET6, s, out) != 1) {
-		fprintf(stderr, "Bail out! bad address %s\n", s);
+	if (rc) {
+		fprintf(stderr, "Bail out! setup failed\n");
 		exit(1);
 	}
 }
 
+static int map_fd(struct bpf_map *m)
+{
+	return bpf_map__fd(m);
+}
+
 static void put_frontend(int family, const char *addr, int port, int proto, __u32 sid)
 {
-	struct baton_frontend_key k;
-	struct baton_frontend v = { .service_id = sid, .flags = port ? 0 : BATON_FE_F_ADDR_ONLY };
-
-	memset(&k, 0, sizeof(k));
-	addr_key(family, addr, k.addr);
-	k.port = htons((uint16_t)port);
-	k.proto = (__u8)proto;
-	k.family = family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
-	if (bpf_map_update_elem(map_fd(skel->maps.frontends), &k, &v, BPF_ANY))
-		die("frontends update");
+	must(fx_put_frontend(skel, family, addr, port, proto, sid));
 }
 
 static void put_backend(__u32 id, int family, const char *addr, int port)
 {
-	struct baton_backend b;
-
-	memset(&b, 0, sizeof(b));
-	addr_key(family, addr, b.addr);
-	b.port = htons((uint16_t)port);
-	b.family = family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
-	if (bpf_map_update_elem(map_fd(skel->maps.backends), &id, &b, BPF_ANY))
-		die("backends update");
+	must(fx_put_backend(skel, id, family, addr, port));
 }
 
 /* A maglev table of M slots all holding backend bid (BATON_NO_BACKEND allowed). */
 static void put_maglev(__u32 sid, __u32 bid)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	__u32 i, m = MAGLEV_M;
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, m + 1, &opts);
+	__u32 slots[MAGLEV_M + 1], i;
 
-	if (fd < 0)
-		die("maglev inner map create");
-	for (i = 0; i <= m; i++) {
-		__u32 v = i == BATON_MAGLEV_SIZE_SLOT ? m : bid;
-
-		if (bpf_map_update_elem(fd, &i, &v, BPF_ANY))
-			die("maglev inner map update");
-	}
-	if (bpf_map_update_elem(map_fd(skel->maps.maglev), &sid, &fd, BPF_ANY))
-		die("maglev outer map update");
-	close(fd);
+	for (i = 0; i <= MAGLEV_M; i++)
+		slots[i] = i == BATON_MAGLEV_SIZE_SLOT ? MAGLEV_M : bid;
+	must(fx_put_maglev(skel, sid, slots, MAGLEV_M + 1));
 }
 
 static bool maglev_ready; /* the tables common_setup() installs are in place */
@@ -435,50 +343,21 @@ static bool maglev_ready; /* the tables common_setup() installs are in place */
 static void del_maglev(__u32 sid)
 {
 	maglev_ready = false;
-	bpf_map_delete_elem(map_fd(skel->maps.maglev), &sid);
+	fx_del_maglev(skel, sid);
 }
 
 static void write_config(void)
 {
-	__u32 k = 0;
-
-	if (bpf_map_update_elem(map_fd(skel->maps.config), &k, &cfg, BPF_ANY))
-		die("config update");
+	must(fx_put_config(skel, &cfg));
 }
 
 static void default_config(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.abi_version = BATON_ABI_VERSION;
-	cfg.nr_cpus = (__u32)nr_cpus;
-	inet_pton(AF_INET, SNAT4, &cfg.snat_v4);
-	addr_key(6, SNAT6, cfg.snat_v6);
+	fx_config_init(&cfg, SNAT4, SNAT6);
 	cfg.snat_port_min = PORT_MIN_DEFAULT;
 	cfg.snat_port_max = PORT_MAX_DEFAULT;
 	cfg.tcp_idle_ns = 300ull * 1000000000ull;
 	cfg.udp_idle_ns = 30ull * 1000000000ull;
-	cfg.tcp_close_ns = 10ull * 1000000000ull;
-	cfg.port_reuse_ns = 120ull * 1000000000ull;
-	cfg.fib_cache_ns = 1000000000ull;
-}
-
-static void clear_map(int fd)
-{
-	uint8_t key[64]; /* larger than any key here */
-
-	while (bpf_map_get_next_key(fd, NULL, key) == 0)
-		if (bpf_map_delete_elem(fd, key))
-			die("map delete");
-}
-
-static void zero_percpu(int fd, __u32 key, size_t value_size)
-{
-	size_t sz = ((value_size + 7) & ~(size_t)7) * (size_t)nr_cpus;
-	void *zero = calloc(1, sz);
-
-	if (zero == NULL || bpf_map_update_elem(fd, &key, zero, BPF_ANY))
-		die("per-CPU map reset");
-	free(zero);
 }
 
 /* ---- The neigh_req ring buffer ---- */
@@ -520,10 +399,10 @@ static void common_setup(void)
 {
 	__u32 id;
 
-	clear_map(map_fd(skel->maps.flows));
-	clear_map(map_fd(skel->maps.frontends));
+	must(fx_map_clear(map_fd(skel->maps.flows)));
+	must(fx_map_clear(map_fd(skel->maps.frontends)));
 	for (id = 0; id < 16; id++)
-		zero_percpu(map_fd(skel->maps.snat_cur), id, sizeof(__u32));
+		must(fx_percpu_zero(map_fd(skel->maps.snat_cur), id, sizeof(__u32)));
 	default_config();
 	write_config();
 
@@ -584,39 +463,20 @@ struct counters {
 	struct baton_stats svc, be;
 };
 
-static void read_percpu_sum(int fd, __u32 key, size_t value_size, __u64 *sum, size_t nfields)
-{
-	size_t stride = (value_size + 7) & ~(size_t)7;
-	uint8_t *buf = calloc((size_t)nr_cpus, stride);
-	size_t i, c;
-
-	if (buf == NULL || bpf_map_lookup_elem(fd, &key, buf))
-		die("per-CPU map lookup");
-	memset(sum, 0, nfields * sizeof(__u64));
-	for (c = 0; c < (size_t)nr_cpus; c++)
-		for (i = 0; i < nfields; i++) {
-			__u64 v;
-
-			memcpy(&v, buf + c * stride + i * sizeof(__u64), sizeof(v));
-			sum[i] += v;
-		}
-	free(buf);
-}
-
 static void snapshot(const struct xdp_case *c, struct counters *s)
 {
 	unsigned r;
 
 	memset(s, 0, sizeof(*s));
 	for (r = 0; r < BATON_R_MAX; r++)
-		read_percpu_sum(map_fd(skel->maps.reason_stats), r, sizeof(s->reason[r]),
-				&s->reason[r].packets, 2);
+		must(fx_percpu_sum(map_fd(skel->maps.reason_stats), r, sizeof(s->reason[r]),
+				   &s->reason[r].packets, 2));
 	if (c->sid)
-		read_percpu_sum(map_fd(skel->maps.svc_stats), (__u32)c->sid, sizeof(s->svc),
-				&s->svc.packets, 3);
+		must(fx_percpu_sum(map_fd(skel->maps.svc_stats), (__u32)c->sid, sizeof(s->svc),
+				   &s->svc.packets, 3));
 	if (c->bid)
-		read_percpu_sum(map_fd(skel->maps.be_stats), (__u32)c->bid, sizeof(s->be),
-				&s->be.packets, 3);
+		must(fx_percpu_sum(map_fd(skel->maps.be_stats), (__u32)c->bid, sizeof(s->be),
+				   &s->be.packets, 3));
 }
 
 static void check_stats(const char *what, const struct baton_stats *a, const struct baton_stats *b,
@@ -740,17 +600,6 @@ static int learn_port(const struct xdp_case *c, int sentinel, uint16_t port, cha
 
 /* ---- Flow table checks ---- */
 
-static void flow_key_of(const struct pkt_spec *s, bool reverse, struct baton_flow_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	addr_key(s->family, reverse ? s->daddr : s->saddr, k->saddr);
-	addr_key(s->family, reverse ? s->saddr : s->daddr, k->daddr);
-	k->sport = htons((uint16_t)(reverse ? s->dport : s->sport));
-	k->dport = htons((uint16_t)(reverse ? s->sport : s->dport));
-	k->proto = s->proto;
-	k->family = s->family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
-}
-
 static int lookup_flow(const struct baton_flow_key *k, struct baton_flow *v)
 {
 	return bpf_map_lookup_elem(map_fd(skel->maps.flows), k, v);
@@ -783,10 +632,10 @@ static void check_flow_pair(const struct xdp_case *c, const struct pkt_spec *in,
 {
 	struct baton_flow_key fwd, fwd_to, rep, rep_to;
 
-	flow_key_of(in, false, &fwd);
-	flow_key_of(out, false, &fwd_to);
-	flow_key_of(out, true, &rep);
-	flow_key_of(in, true, &rep_to);
+	fx_flow_key(in, false, &fwd);
+	fx_flow_key(out, false, &fwd_to);
+	fx_flow_key(out, true, &rep);
+	fx_flow_key(in, true, &rep_to);
 	check_entry("forward", &fwd, &fwd_to, false, c->sid, c->bid, err, errlen);
 	check_entry("reply", &rep, &rep_to, true, c->sid, c->bid, err, errlen);
 }
@@ -804,36 +653,20 @@ static void report(const struct xdp_case *c, const char *err)
 	fflush(stdout);
 }
 
-static const char *action_name(int a)
-{
-	static const char *const names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					     "XDP_REDIRECT" };
-	return a >= 0 && a <= 4 ? names[a] : "?";
-}
-
 /* One test run outside the tables; returns the action or -1. */
 static int xdp_run(int ifin, const struct pkt_spec *s, uint8_t *out, uint32_t *out_len)
 {
 	uint8_t in[PKT_MAX];
-	struct xdp_md ctx;
 	int len = pkt_build(s, in, sizeof(in));
-	LIBBPF_OPTS(bpf_test_run_opts, topts);
+	struct fx_run r = { .in = in, .ifindex = ifindex[ifin], .out = out, .out_len = *out_len };
 
 	if (len < 0)
 		return -1;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.data_end = (__u32)len;
-	ctx.ingress_ifindex = (__u32)ifindex[ifin];
-	topts.data_in = in;
-	topts.data_size_in = (__u32)len;
-	topts.data_out = out;
-	topts.data_size_out = *out_len;
-	topts.ctx_in = &ctx;
-	topts.ctx_size_in = sizeof(ctx);
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.baton_xdp), &topts))
+	r.len = (__u32)len;
+	if (fx_xdp_run(bpf_program__fd(skel->progs.baton_xdp), &r))
 		return -1;
-	*out_len = topts.data_size_out;
-	return (int)topts.retval;
+	*out_len = r.out_len;
+	return (int)r.retval;
 }
 
 static void run_case(const struct xdp_case *c)
@@ -844,8 +677,7 @@ static void run_case(const struct xdp_case *c)
 	char err[2048] = "";
 	bool dump = false;
 	int in_len, want_len = -1, saved_cpu = cur_cpu;
-	struct xdp_md ctx;
-	LIBBPF_OPTS(bpf_test_run_opts, topts);
+	struct fx_run r = { .in = in, .out = got, .out_len = sizeof(got) };
 
 	case_no++;
 	if (c->sleep_ms)
@@ -868,25 +700,18 @@ static void run_case(const struct xdp_case *c)
 	}
 
 	snapshot(c, &before);
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.data_end = (__u32)in_len;
-	ctx.ingress_ifindex = (__u32)ifindex[c->ifin];
-	topts.data_in = in;
-	topts.data_size_in = (__u32)in_len;
-	topts.data_out = got;
-	topts.data_size_out = sizeof(got);
-	topts.ctx_in = &ctx;
-	topts.ctx_size_in = sizeof(ctx);
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.baton_xdp), &topts)) {
+	r.len = (__u32)in_len;
+	r.ifindex = ifindex[c->ifin];
+	if (fx_xdp_run(bpf_program__fd(skel->progs.baton_xdp), &r)) {
 		errf(err, sizeof(err), "BPF_PROG_TEST_RUN failed: %s", strerror(errno));
 		goto out;
 	}
 	snapshot(c, &after);
 
-	if ((int)topts.retval != c->action) {
+	if ((int)r.retval != c->action) {
 		/* The output of the wrong path says nothing more: counters only. */
-		errf(err, sizeof(err), "action %s, want %s", action_name((int)topts.retval),
-		     action_name(c->action));
+		errf(err, sizeof(err), "action %s, want %s", fx_xdp_action_name(r.retval),
+		     fx_xdp_action_name((__u32)c->action));
 		goto counters;
 	}
 
@@ -897,7 +722,7 @@ static void run_case(const struct xdp_case *c)
 	} else if (c->action != XDP_DROP) {
 		struct pkt_info pi;
 
-		pkt_parse(got, topts.data_size_out, &pi);
+		pkt_parse(got, r.out_len, &pi);
 		if (c->out.sport >= NEWSNAT(0) &&
 		    learn_port(c, c->out.sport, pi.sport, err, sizeof(err)))
 			goto counters;
@@ -912,14 +737,14 @@ static void run_case(const struct xdp_case *c)
 	if (want_len >= 0) {
 		char verr[256];
 
-		if ((int)topts.data_size_out != want_len || memcmp(got, want, (size_t)want_len)) {
+		if ((int)r.out_len != want_len || memcmp(got, want, (size_t)want_len)) {
 			errf(err, sizeof(err), "output packet differs");
 			dump = true;
 		}
 		/* Packets the program changed must also be right on the wire. */
 		if (!(c->action == XDP_PASS && c->unchanged) &&
-		    pkt_verify(got, topts.data_size_out, c->out.udp_csum_zero ? PKT_V_UDP0_OK : 0,
-			       verr, sizeof(verr)))
+		    pkt_verify(got, r.out_len, c->out.udp_csum_zero ? PKT_V_UDP0_OK : 0, verr,
+			       sizeof(verr)))
 			errf(err, sizeof(err), "output checksum: %s", verr);
 	}
 	if ((c->chk & CHK_FLOW) && want_len >= 0)
@@ -932,7 +757,7 @@ counters:
 out:
 	report(c, err);
 	if (dump)
-		pkt_hexdiff(stdout, got, topts.data_size_out, want, (size_t)want_len);
+		pkt_hexdiff(stdout, got, r.out_len, want, (size_t)want_len);
 	if (c->cpu > 0 && saved_cpu != cur_cpu)
 		pin_cpu(saved_cpu);
 }
@@ -961,18 +786,16 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0) {
 		fprintf(stderr, "SKIP: needs root (network namespace, BPF)\n");
-		return SKIP;
+		return FX_SKIP;
 	}
-	libbpf_set_print(libbpf_print);
-	rc = netns_setup();
+	fx_libbpf_print_setup();
+	rc = fx_netns_setup(&world, ifindex);
 	if (rc)
 		return rc;
 	rc = probe_bpf();
 	if (rc)
 		return rc;
-	nr_cpus = libbpf_num_possible_cpus();
-	if (nr_cpus <= 0)
-		die("libbpf_num_possible_cpus");
+	nr_cpus = fx_nr_cpus();
 
 	skel = baton_bpf__open_and_load();
 	if (skel == NULL) {

@@ -18,12 +18,12 @@ static int get_tcp4_pair(int cport, int slot, struct baton_flow *fwd, struct bat
 	const struct pkt_spec b = { TCP4(BE1_4, SNAT4, 8080, slot_port[slot], 0) };
 	struct baton_flow_key k;
 
-	flow_key_of(&c, false, &k);
+	fx_flow_key(&c, false, &k);
 	if (lookup_flow(&k, fwd)) {
 		errf(err, errlen, "forward entry of client port %d missing", cport);
 		return -1;
 	}
-	flow_key_of(&b, false, &k);
+	fx_flow_key(&b, false, &k);
 	if (lookup_flow(&k, rep)) {
 		errf(err, errlen, "reply entry of SNAT port %u missing", slot_port[slot]);
 		return -1;
@@ -86,7 +86,7 @@ static int chk_fib_b(const struct xdp_case *c, char *err, size_t errlen)
 	struct baton_flow_key k;
 	struct baton_flow f;
 
-	flow_key_of(&s, false, &k);
+	fx_flow_key(&s, false, &k);
 	if (lookup_flow(&k, &f)) {
 		errf(err, errlen, "forward entry missing");
 		return -1;
@@ -95,8 +95,8 @@ static int chk_fib_b(const struct xdp_case *c, char *err, size_t errlen)
 		errf(err, errlen, "fib_ifindex %u, want %d (%s)", f.fib_ifindex, ifindex[IFB],
 		     IF_B);
 	if (memcmp(f.dmac, mac_be2, 6) || memcmp(f.smac, mac_b, 6))
-		errf(err, errlen, "cached MACs %s -> %s, want %s -> %s", mac_str(f.smac),
-		     mac_str(f.dmac), mac_str(mac_b), mac_str(mac_be2));
+		errf(err, errlen, "cached MACs %s -> %s, want %s -> %s", fx_mac_str(f.smac),
+		     fx_mac_str(f.dmac), fx_mac_str(mac_b), fx_mac_str(mac_be2));
 	return 0;
 }
 
@@ -106,7 +106,7 @@ static void expect_neigh_req(const char *addr, char *err, size_t errlen)
 	__be32 want[4];
 	int n = neigh_req_read();
 
-	addr_key(4, addr, want);
+	fx_addr(4, addr, want);
 	if (n != 1) {
 		errf(err, errlen, "%d neigh_req records, want 1", n);
 		if (n == 0)
@@ -1224,7 +1224,7 @@ static int step_remove_service(const struct xdp_case *c, char *err, size_t errle
 	struct baton_frontend_key k;
 
 	memset(&k, 0, sizeof(k));
-	addr_key(4, VIP4, k.addr);
+	fx_addr(4, VIP4, k.addr);
 	k.port = htons(80);
 	k.proto = IPPROTO_TCP;
 	k.family = BATON_FAMILY_V4;
@@ -1270,16 +1270,16 @@ static void setup_keepalive(void)
 
 static int step_be1_new_mac(const struct xdp_case *c, char *err, size_t errlen)
 {
-	if (run("ip neigh replace %s lladdr %s dev %s nud permanent", BE1_4, mac_str(mac_be1_new),
-		IF_A))
+	if (fx_ip("neigh replace %s lladdr %s dev %s nud permanent", BE1_4, fx_mac_str(mac_be1_new),
+		  IF_A))
 		errf(err, errlen, "ip neigh replace failed");
 	return 0;
 }
 
 static int step_be1_old_mac(const struct xdp_case *c, char *err, size_t errlen)
 {
-	if (run("ip neigh replace %s lladdr %s dev %s nud permanent", BE1_4, mac_str(mac_be1),
-		IF_A))
+	if (fx_ip("neigh replace %s lladdr %s dev %s nud permanent", BE1_4, fx_mac_str(mac_be1),
+		  IF_A))
 		errf(err, errlen, "ip neigh replace failed");
 	return 0;
 }
@@ -1332,21 +1332,11 @@ static const struct xdp_case keepalive_cases[] = {
  */
 static void setup_maglev_multi(void)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	__u32 i, m = 7, sid = SVC_MULTI;
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 2 * m + 1, &opts);
+	__u32 i, m = 7, slots[2 * 7 + 1];
 
-	if (fd < 0)
-		die("maglev inner map create");
-	for (i = 0; i <= 2 * m; i++) {
-		__u32 v = i == 0 ? m : i > m ? BE_UNREACH : i % 2 ? BE_1_TCP4 : BE_2_TCP4;
-
-		if (bpf_map_update_elem(fd, &i, &v, BPF_ANY))
-			die("maglev inner map update");
-	}
-	if (bpf_map_update_elem(map_fd(skel->maps.maglev), &sid, &fd, BPF_ANY))
-		die("maglev outer map update");
-	close(fd);
+	for (i = 0; i <= 2 * m; i++)
+		slots[i] = i == 0 ? m : i > m ? BE_UNREACH : i % 2 ? BE_1_TCP4 : BE_2_TCP4;
+	must(fx_put_maglev(skel, SVC_MULTI, slots, 2 * m + 1));
 	put_frontend(4, VIP4, 8000, IPPROTO_TCP, SVC_MULTI);
 }
 
@@ -1362,12 +1352,13 @@ static int maglev_syn(int cport, char *err, size_t errlen)
 
 	pkt_parse(out, len, &pi);
 	if (pi.family == 4)
-		inet_ntop(AF_INET, out + pi.l3_off + 16, daddr, sizeof(daddr));
+		inet_ntop(AF_INET, pi.daddr, daddr, sizeof(daddr));
 	if (act == XDP_TX && strcmp(daddr, BE1_4) == 0)
 		return 1;
 	if (act == XDP_REDIRECT && strcmp(daddr, BE2_4) == 0)
 		return 2;
-	errf(err, errlen, "SYN from port %d: %s to %s", cport, action_name(act), daddr);
+	errf(err, errlen, "SYN from port %d: %s to %s", cport, fx_xdp_action_name((__u32)act),
+	     daddr);
 	return -1;
 }
 
@@ -1393,7 +1384,7 @@ static int chk_maglev_again(const struct xdp_case *c, char *err, size_t errlen)
 {
 	int i;
 
-	clear_map(map_fd(skel->maps.flows));
+	must(fx_map_clear(map_fd(skel->maps.flows)));
 	for (i = 0; i < MAGLEV_FLOWS; i++) {
 		int b = maglev_syn(46000 + i, err, errlen);
 

@@ -310,13 +310,31 @@ static __always_inline __u32 flow_hash(const struct baton_flow_key *k)
 	return h;
 }
 
-/* May a SNAT port whose reply key holds this entry be taken again? */
-static __always_inline int snat_port_free(const struct baton_flow *old,
-					  const struct baton_config *cfg, __u8 proto, __u64 now)
+/*
+ * May a SNAT port whose reply key holds this entry be taken again? Not while the flow
+ * lives in either direction: a one-way UDP flow never refreshes its reply entry, so
+ * the forward entry, which still sends from this port, is asked too (only here, on
+ * the new-flow path). Not either until a closed flow's TIME_WAIT is surely over.
+ */
+static __always_inline int snat_port_free(const struct baton_flow_key *rkey,
+					  const struct baton_flow *old,
+					  const struct baton_config *cfg, __u64 now)
 {
-	if (flow_live(old, cfg, proto, now))
+	struct baton_flow_key fkey;
+	struct baton_flow *fwd;
+
+	if (flow_live(old, cfg, rkey->proto, now))
 		return 0;
-	return !old->closing_ns || (__s64)(now - old->closing_ns) >= (__s64)cfg->port_reuse_ns;
+	if (old->closing_ns && (__s64)(now - old->closing_ns) < (__s64)cfg->port_reuse_ns)
+		return 0;
+	peer_key(&fkey, old, rkey);
+	fwd = bpf_map_lookup_elem(&flows, &fkey);
+	/* ... unless that client has since moved on to another port or backend. */
+	if (fwd == NULL || !flow_live(fwd, cfg, rkey->proto, now))
+		return 1;
+	return fwd->sport != rkey->dport || fwd->dport != rkey->sport ||
+	       ((fwd->daddr[0] ^ rkey->saddr[0]) | (fwd->daddr[1] ^ rkey->saddr[1]) |
+		(fwd->daddr[2] ^ rkey->saddr[2]) | (fwd->daddr[3] ^ rkey->saddr[3])) != 0;
 }
 
 static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
@@ -384,7 +402,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		*cur += 1;
 		rkey.dport = bpf_htons((__u16)port);
 		old = bpf_map_lookup_elem(&flows, &rkey);
-		if (old == NULL || snat_port_free(old, cfg, p->key.proto, now)) {
+		if (old == NULL || snat_port_free(&rkey, old, cfg, now)) {
 			found = 1;
 			break;
 		}

@@ -1217,6 +1217,77 @@ static const struct xdp_case reuse_short_cases[] = {
 	  .chk = CHK_FLOW },
 };
 
+/*
+ * One-way UDP (syslog, metrics): the backend never answers, so the reply entry idles
+ * out while the forward entry, which still sends from that SNAT port, lives on. The
+ * port must stay taken.
+ */
+static void setup_reuse_oneway(void)
+{
+	setup_reuse(false);
+	cfg.udp_idle_ns = 60ull * 1000000000ull;
+	write_config();
+}
+
+/* Step: every UDP reply entry idles out; the forward entries stay fresh. */
+static int step_age_udp_replies(const struct xdp_case *c, char *err, size_t errlen)
+{
+	int fd = map_fd(skel->maps.flows);
+	struct baton_flow_key k, next, *prev = NULL;
+	struct baton_flow f;
+	int aged = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &f) || !(f.flags & BATON_FLOW_F_REPLY) ||
+		    k.proto != IPPROTO_UDP)
+			continue;
+		f.last_seen_ns = 1;
+		if (bpf_map_update_elem(fd, &k, &f, BPF_EXIST) == 0)
+			aged++;
+	}
+	if (aged != 2)
+		errf(err, errlen, "aged %d UDP reply entries, want 2", aged);
+	return 0;
+}
+
+static const struct xdp_case reuse_oneway_cases[] = {
+	{ .desc = "one-way UDP flow A takes the first of this CPU's 2 ports",
+	  .in = { FROM_CLIENT, UDP4(CLIENT4, VIP4, 43003, 53), .payload_len = 4 },
+	  .action = XDP_TX,
+	  .out = { TO_BE1, UDP4(SNAT4, BE1_4, NEWSNAT(0), 5353), .payload_len = 4 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_UDP4,
+	  .bid = BE_1_UDP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW },
+	{ .desc = "one-way UDP flow B takes the second",
+	  .in = { FROM_CLIENT, UDP4(CLIENT4, VIP4, 43004, 53), .payload_len = 4 },
+	  .action = XDP_TX,
+	  .out = { TO_BE1, UDP4(SNAT4, BE1_4, NEWSNAT(1), 5353), .payload_len = 4 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_UDP4,
+	  .bid = BE_1_UDP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW },
+	{ .desc = "step: both reply entries idle out (no answer ever came)",
+	  .action = CHECK_ONLY,
+	  .check = step_age_udp_replies },
+	{ .desc = "a third flow: the ports are still sent from, so drop_snat_busy",
+	  .in = { FROM_CLIENT, UDP4(CLIENT4, VIP4, 43005, 53), .payload_len = 4 },
+	  DROP(DROP_SNAT_EXHAUSTED),
+	  .sid = SVC_UDP4,
+	  .bid = BE_1_UDP4 },
+	{ .desc = "flow A still leaves from its own port",
+	  .in = { FROM_CLIENT, UDP4(CLIENT4, VIP4, 43003, 53), .payload_len = 4 },
+	  .action = XDP_TX,
+	  .out = { TO_BE1, UDP4(SNAT4, BE1_4, SNAT(0), 5353), .payload_len = 4 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_UDP4,
+	  .bid = BE_1_UDP4 },
+};
+
 /* ---- Draining: a flow outlives its frontend ---- */
 
 static int step_remove_service(const struct xdp_case *c, char *err, size_t errlen)
@@ -1432,6 +1503,8 @@ static const struct group groups[] = {
 	  sizeof(reuse_long_cases) / sizeof(reuse_long_cases[0]), 0 },
 	{ "reuse-short", setup_reuse_short, reuse_short_cases,
 	  sizeof(reuse_short_cases) / sizeof(reuse_short_cases[0]), 0 },
+	{ "reuse-oneway", setup_reuse_oneway, reuse_oneway_cases,
+	  sizeof(reuse_oneway_cases) / sizeof(reuse_oneway_cases[0]), 0 },
 	{ "keepalive", setup_keepalive, keepalive_cases,
 	  sizeof(keepalive_cases) / sizeof(keepalive_cases[0]), 0 },
 	{ "maglev", setup_maglev_multi, maglev_cases,

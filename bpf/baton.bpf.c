@@ -337,6 +337,127 @@ static __always_inline int snat_port_free(const struct baton_flow_key *rkey,
 		(fwd->daddr[2] ^ rkey->saddr[2]) | (fwd->daddr[3] ^ rkey->saddr[3])) != 0;
 }
 
+/* One's complement sum of n 16-bit words at p (bounded, unrolled). */
+static __always_inline __u32 csum_words(const __u16 *w, int n, __u32 sum)
+{
+#pragma unroll
+	for (int i = 0; i < 20; i++) {
+		if (i < n)
+			sum += w[i];
+	}
+	return sum;
+}
+
+/*
+ * A service with no backend answers a TCP segment with an RST (as a port without a
+ * listener would), so clients fail fast instead of retrying into silence and a
+ * scaled-to-zero app does not fall through to the host. Built in place: the frame is
+ * cut to its headers (options dropped), addresses and ports swapped, sequence numbers
+ * set as RFC 9293 3.10.7.1 says, checksums computed afresh, and sent back (XDP_TX).
+ */
+static __noinline int tcp_reset(struct xdp_md *ctx, struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data, *end;
+	__u32 l3_off, l4_off, hdr_len, seq, ack, seg_len, sum;
+	__u8 flags = p->tcp_flags, mac[ETH_ALEN];
+	struct ethhdr *eth;
+	struct tcphdr *th;
+	__be32 tmp[4];
+	__be16 port;
+	int v4 = p->ip4 != NULL;
+
+	l3_off = p->l3_off == sizeof(*eth) ? sizeof(*eth) : sizeof(*eth) + sizeof(struct vlan_hdr);
+	th = p->l4;
+	if ((void *)(th + 1) > p->data_end)
+		return drop(BATON_R_DROP_TRUNCATED, p);
+	seq = bpf_ntohl(th->seq);
+	ack = bpf_ntohl(th->ack_seq);
+	seg_len = p->l4_len - th->doff * 4 + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
+	l4_off = l3_off + (v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
+	hdr_len = l4_off + sizeof(*th);
+	if (bpf_xdp_adjust_tail(ctx, (int)hdr_len - (int)(p->data_end - data)))
+		return drop(BATON_R_DROP_NO_BACKEND, p);
+
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return XDP_DROP;
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+
+	th = data + l4_off;
+	if ((void *)(th + 1) > end)
+		return XDP_DROP;
+	if (v4) {
+		struct iphdr *iph = data + l3_off;
+
+		if ((void *)(iph + 1) > end)
+			return XDP_DROP;
+		tmp[0] = iph->saddr;
+		iph->saddr = iph->daddr;
+		iph->daddr = tmp[0];
+		iph->tot_len = bpf_htons(sizeof(*iph) + sizeof(*th));
+		iph->ttl = 64;
+		iph->id = 0;
+		iph->frag_off = bpf_htons(0x4000); /* DF */
+		iph->tos = 0;
+		iph->check = 0;
+		iph->check = ~csum_fold(csum_words((__u16 *)iph, 10, 0));
+		sum = csum_words((__u16 *)&iph->saddr, 4, 0);
+	} else {
+		struct ipv6hdr *ip6h = data + l3_off;
+
+		if ((void *)(ip6h + 1) > end)
+			return XDP_DROP;
+		__builtin_memcpy(tmp, &ip6h->saddr, 16);
+		__builtin_memcpy(&ip6h->saddr, &ip6h->daddr, 16);
+		__builtin_memcpy(&ip6h->daddr, tmp, 16);
+		ip6h->payload_len = bpf_htons(sizeof(*th));
+		ip6h->hop_limit = 64;
+		sum = csum_words((__u16 *)&ip6h->saddr, 16, 0);
+	}
+	sum += bpf_htons(IPPROTO_TCP) + bpf_htons(sizeof(*th));
+
+	port = th->source;
+	th->source = th->dest;
+	th->dest = port;
+	((__u16 *)th)[6] = 0; /* doff, flags */
+	th->doff = 5;
+	th->rst = 1;
+	if (flags & TCP_ACK) {
+		th->seq = bpf_htonl(ack);
+		th->ack_seq = 0;
+	} else {
+		th->seq = 0;
+		th->ack_seq = bpf_htonl(seq + seg_len);
+		th->ack = 1;
+	}
+	th->window = 0;
+	th->urg_ptr = 0;
+	th->check = 0;
+	th->check = ~csum_fold(csum_words((__u16 *)th, 10, sum));
+	count(BATON_R_TX_RST_NO_BACKEND, p);
+	return XDP_TX;
+}
+
+static __always_inline int no_backend(struct xdp_md *ctx, struct pkt *p, __u32 service_id)
+{
+	struct baton_stats *s;
+
+	/* UDP has no reset; an RST is never answered. */
+	if (p->key.proto != IPPROTO_TCP || (p->tcp_flags & TCP_RST))
+		return drop(BATON_R_DROP_NO_BACKEND, p);
+	/* Demand for a scaled-to-zero service shows in its counters. */
+	s = bpf_map_lookup_elem(&svc_stats, &service_id);
+	if (s != NULL) {
+		s->packets++;
+		s->bytes += p->len;
+	}
+	return tcp_reset(ctx, p);
+}
+
 static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 				    const struct baton_frontend *fe, const struct baton_config *cfg,
 				    __u64 now)
@@ -353,14 +474,14 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 
 	table = bpf_map_lookup_elem(&maglev, &fe->service_id);
 	if (table == NULL)
-		return drop(BATON_R_DROP_NO_BACKEND, p);
+		return no_backend(ctx, p, fe->service_id);
 	m = bpf_map_lookup_elem(table, &zero);
 	if (m == NULL || *m == 0)
-		return drop(BATON_R_DROP_NO_BACKEND, p);
+		return no_backend(ctx, p, fe->service_id);
 	idx = 1 + flow_hash(&p->key) % *m;
 	slot = bpf_map_lookup_elem(table, &idx);
 	if (slot == NULL || *slot == BATON_NO_BACKEND)
-		return drop(BATON_R_DROP_NO_BACKEND, p);
+		return no_backend(ctx, p, fe->service_id);
 	bid = *slot;
 	be = bpf_map_lookup_elem(&backends, &bid);
 	if (be == NULL || be->family != p->key.family)
@@ -654,6 +775,7 @@ int baton_xdp(struct xdp_md *ctx)
 	p.data_end = (void *)(long)ctx->data_end;
 	p.len = p.data_end - data;
 	p.eth = data;
+	p.l3_off = sizeof(struct ethhdr);
 	if ((void *)(p.eth + 1) > p.data_end)
 		return pass(BATON_R_PASS_NOT_IP, &p);
 	h_proto = p.eth->h_proto;
@@ -665,6 +787,7 @@ int baton_xdp(struct xdp_md *ctx)
 			return pass(BATON_R_PASS_NOT_IP, &p);
 		h_proto = vh->encap_proto;
 		l3 = vh + 1;
+		p.l3_off += sizeof(*vh);
 		if (h_proto == bpf_htons(ETH_P_8021Q) || h_proto == bpf_htons(ETH_P_8021AD))
 			return pass(BATON_R_PASS_L2_UNSUPPORTED, &p);
 	}

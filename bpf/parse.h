@@ -44,6 +44,7 @@ struct pkt {
 	void *data_end;
 	__u32 len;    /* frame length, for byte counters */
 	__u32 l4_len; /* bytes from the L4 header to the end of the IP packet */
+	__u32 l3_off; /* 14, or 18 behind a VLAN tag */
 	struct ethhdr *eth;
 	struct iphdr *ip4; /* exactly one of ip4 / ip6 is set */
 	struct ipv6hdr *ip6;

@@ -261,8 +261,9 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 			goto out;
 		}
 		if (rs->has_table || s->n_backends)
-			log_warn("service %s: no backend with weight > 0; new flows are dropped",
-				 s->name);
+			log_warn(
+				"service %s: no backend with weight > 0; new TCP connections get an RST, UDP is dropped",
+				s->name);
 		rs->has_table = false;
 		err = 0;
 		goto out;

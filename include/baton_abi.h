@@ -139,25 +139,26 @@ struct baton_stats {
  * metrics cannot drift apart. Every packet the program sees is counted under exactly
  * one reason.
  */
-#define BATON_REASONS(X)                                                                     \
-	X(PASS_NOT_IP, "pass_not_ip")		 /* not IPv4/IPv6 (ARP, LLDP, ...) */        \
-	X(PASS_L2_UNSUPPORTED, "pass_l2")	 /* more than one VLAN tag */                \
-	X(PASS_NOT_VIP, "pass_not_vip")		 /* no flow, no frontend: the host's own */  \
-	X(PASS_VIP_OTHER, "pass_vip_other")	 /* VIP address, port/proto not served */    \
-	X(FWD_TX, "fwd_tx")			 /* forwarded back out the ingress port */   \
-	X(FWD_REDIRECT, "fwd_redirect")		 /* forwarded out another port */            \
-	X(DROP_TRUNCATED, "drop_truncated")	 /* header cut short or bad length */        \
-	X(DROP_IP_OPTIONS, "drop_ip_options")	 /* IPv4 options towards a VIP */            \
-	X(DROP_FRAGMENT, "drop_fragment")	 /* fragment towards a VIP */                \
-	X(DROP_IPV6_EXT, "drop_ipv6_ext")	 /* IPv6 extension header towards a VIP */   \
-	X(DROP_NO_BACKEND, "drop_no_backend")	 /* service has no backend with weight */    \
-	X(DROP_NO_FLOW, "drop_no_flow")		 /* TCP non-SYN for a VIP without a flow */  \
-	X(DROP_NO_SNAT, "drop_no_snat")		 /* no SNAT address for the family */        \
-	X(DROP_SNAT_EXHAUSTED, "drop_snat_busy") /* no free SNAT port after probing */       \
-	X(DROP_FLOW_INSERT, "drop_flow_insert")	 /* flow table update failed */              \
-	X(DROP_FIB, "drop_fib")			 /* no route to the destination */           \
-	X(DROP_NO_NEIGH, "drop_no_neigh")	 /* next hop unresolved: batond probes it */ \
-	X(DROP_ICMP, "drop_icmp")		 /* ICMP error for a VIP, no matching flow */
+#define BATON_REASONS(X)                                                                       \
+	X(PASS_NOT_IP, "pass_not_ip")		  /* not IPv4/IPv6 (ARP, LLDP, ...) */         \
+	X(PASS_L2_UNSUPPORTED, "pass_l2")	  /* more than one VLAN tag */                 \
+	X(PASS_NOT_VIP, "pass_not_vip")		  /* no flow, no frontend: the host's own */   \
+	X(PASS_VIP_OTHER, "pass_vip_other")	  /* VIP address, port/proto not served */     \
+	X(FWD_TX, "fwd_tx")			  /* forwarded back out the ingress port */    \
+	X(FWD_REDIRECT, "fwd_redirect")		  /* forwarded out another port */             \
+	X(TX_RST_NO_BACKEND, "tx_rst_no_backend") /* TCP to a service without backends: RST */ \
+	X(DROP_TRUNCATED, "drop_truncated")	  /* header cut short or bad length */         \
+	X(DROP_IP_OPTIONS, "drop_ip_options")	  /* IPv4 options towards a VIP */             \
+	X(DROP_FRAGMENT, "drop_fragment")	  /* fragment towards a VIP */                 \
+	X(DROP_IPV6_EXT, "drop_ipv6_ext")	  /* IPv6 extension header towards a VIP */    \
+	X(DROP_NO_BACKEND, "drop_no_backend")	  /* service has no backend with weight */     \
+	X(DROP_NO_FLOW, "drop_no_flow")		  /* TCP non-SYN for a VIP without a flow */   \
+	X(DROP_NO_SNAT, "drop_no_snat")		  /* no SNAT address for the family */         \
+	X(DROP_SNAT_EXHAUSTED, "drop_snat_busy")  /* no free SNAT port after probing */        \
+	X(DROP_FLOW_INSERT, "drop_flow_insert")	  /* flow table update failed */               \
+	X(DROP_FIB, "drop_fib")			  /* no route to the destination */            \
+	X(DROP_NO_NEIGH, "drop_no_neigh")	  /* next hop unresolved: batond probes it */  \
+	X(DROP_ICMP, "drop_icmp")		  /* ICMP error for a VIP, no matching flow */
 
 #define BATON_REASON_ENUM(name, str) BATON_R_##name,
 enum baton_reason {

@@ -133,7 +133,7 @@ static int build_l4(const struct pkt_spec *s, uint8_t *p, size_t cap)
 		put32(p + 8, s->ack);
 		p[12] = (uint8_t)((s->doff_override ? s->doff_override : 5) << 4);
 		p[13] = s->tcp_flags;
-		put16(p + 14, s->window ? s->window : 64240);
+		put16(p + 14, s->window_zero ? 0 : s->window ? s->window : 64240);
 		fill_payload(s, p + 20);
 		return 20 + s->payload_len;
 	case IPPROTO_UDP_:

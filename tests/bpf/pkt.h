@@ -62,6 +62,7 @@ struct pkt_spec {
 	uint32_t seq;
 	uint32_t ack;
 	uint16_t window;    /* 0 = 64240 */
+	bool window_zero;   /* TCP: a window of 0 (as in an RST) */
 	int doff_override;  /* TCP: write this data offset instead of 5 (0 = none) */
 	bool udp_csum_zero; /* UDP: checksum field 0 (IPv4 "no checksum") */
 	/* ICMP / ICMPv6. */

@@ -104,6 +104,8 @@ enum {
 	SVC_NOBE_SLOTS, /* VIP4:84/tcp -> table full of BATON_NO_BACKEND */
 	SVC_GW_NONEIGH, /* VIP4:85/tcp -> BE_GW_NONEIGH */
 	SVC_MULTI,	/* VIP4:8000/tcp -> BE_1_TCP4 and BE_2_TCP4 (maglev group) */
+	SVC_EMPTY6,	/* VIP6:81/tcp -> no table */
+	SVC_EMPTY_UDP,	/* VIP4:81/udp -> no table */
 };
 
 #define PORT_MIN_DEFAULT 20000
@@ -431,6 +433,8 @@ static void common_setup(void)
 	put_frontend(4, VIP4, 83, IPPROTO_TCP, SVC_UNREACH);
 	put_frontend(4, VIP4, 84, IPPROTO_TCP, SVC_NOBE_SLOTS);
 	put_frontend(4, VIP4, 85, IPPROTO_TCP, SVC_GW_NONEIGH);
+	put_frontend(6, VIP6, 81, IPPROTO_TCP, SVC_EMPTY6);
+	put_frontend(4, VIP4, 81, IPPROTO_UDP, SVC_EMPTY_UDP);
 
 	/* Updating the outer map waits for an RCU grace period (tens of ms each): the
 	 * tables are installed once and again only after a group changed them. */

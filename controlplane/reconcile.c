@@ -22,8 +22,12 @@ int reconcile_init(struct reconcile *rc, int fe_fd, int be_fd, int maglev_fd, in
 	rc->be = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be));
 	rc->be_index = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be_index));
 	rc->new_ids = calloc(BATON_MAX_BACKENDS, sizeof(*rc->new_ids));
+	rc->swap_sid = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_sid));
+	rc->swap_fd = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_fd));
+	rc->swap_sum = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_sum));
 	rc->svc = calloc(BATON_MAX_SERVICES, sizeof(*rc->svc));
-	if (rc->be == NULL || rc->be_index == NULL || rc->new_ids == NULL || rc->svc == NULL) {
+	if (rc->be == NULL || rc->be_index == NULL || rc->new_ids == NULL || rc->svc == NULL ||
+	    rc->swap_sid == NULL || rc->swap_fd == NULL || rc->swap_sum == NULL) {
 		reconcile_free(rc);
 		return -ENOMEM;
 	}
@@ -35,10 +39,16 @@ void reconcile_free(struct reconcile *rc)
 	free(rc->be);
 	free(rc->be_index);
 	free(rc->new_ids);
+	free(rc->swap_sid);
+	free(rc->swap_fd);
+	free(rc->swap_sum);
 	free(rc->svc);
 	rc->be = NULL;
 	rc->be_index = NULL;
 	rc->new_ids = NULL;
+	rc->swap_sid = NULL;
+	rc->swap_fd = NULL;
+	rc->swap_sum = NULL;
 	rc->svc = NULL;
 }
 
@@ -193,6 +203,7 @@ static int backend_id(struct reconcile *rc, const struct config_backend *cb)
 		rc->be[id].b = b;
 		rc->be[id].used = true;
 		rc->new_ids[rc->n_new++] = id;
+		rc->set_changed = true;
 	}
 	rc->be[id].wanted = true;
 	return id;
@@ -285,13 +296,13 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 		err = log_errno(errno, "service %s: cannot fill its table", s->name);
 		goto out;
 	}
-	if (bpf_map_update_elem(rc->maglev_fd, &sid, &fd, BPF_ANY) < 0) {
-		err = log_errno(errno, "service %s: cannot swap its table in", s->name);
-		goto out;
-	}
-	rs->has_table = true;
-	rs->input_sum = sum;
-	log_debug("service %s: Maglev table of %u slots installed", s->name, m);
+	/* Swapped in with the others by flush_swaps(): one RCU wait per apply, not each. */
+	rc->swap_sid[rc->n_swap] = sid;
+	rc->swap_fd[rc->n_swap] = fd;
+	rc->swap_sum[rc->n_swap] = sum;
+	rc->n_swap++;
+	fd = -1;
+	log_debug("service %s: Maglev table of %u slots built", s->name, m);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -301,10 +312,61 @@ out:
 	return err;
 }
 
-static int apply_service(struct reconcile *rc, const struct config_service *s)
+/*
+ * Every update of an array of maps makes the kernel wait for an RCU grace period
+ * (tens of ms here), so the tables of one apply are swapped in by one batch update,
+ * which waits once (kernels without batch support for it: one update each).
+ */
+static int flush_swaps(struct reconcile *rc)
 {
-	struct baton_frontend fe = {}, addr_fe = { .flags = BATON_FE_F_ADDR_ONLY };
+	__u32 count = rc->n_swap;
+	int err = 0;
+
+	if (count &&
+	    bpf_map_update_batch(rc->maglev_fd, rc->swap_sid, rc->swap_fd, &count, NULL) < 0) {
+		for (size_t i = 0; i < rc->n_swap; i++) {
+			if (bpf_map_update_elem(rc->maglev_fd, &rc->swap_sid[i], &rc->swap_fd[i],
+						BPF_ANY) < 0 &&
+			    !err)
+				err = log_errno(errno, "cannot swap in the table of service id %u",
+						rc->swap_sid[i]);
+		}
+	}
+	for (size_t i = 0; i < rc->n_swap; i++) {
+		struct rc_service *rs = &rc->svc[rc->swap_sid[i]];
+
+		if (!err) {
+			rs->has_table = true;
+			rs->input_sum = rc->swap_sum[i];
+		}
+		close(rc->swap_fd[i]);
+	}
+	rc->n_swap = 0;
+	return err;
+}
+
+/* The frontend and the VIP address entry; after flush_swaps(), so the table exists. */
+static int write_frontend(struct reconcile *rc, const struct config_service *s, __u32 sid)
+{
+	struct baton_frontend fe = { .service_id = sid },
+			      addr_fe = { .flags = BATON_FE_F_ADDR_ONLY };
 	struct baton_frontend_key fk, ak;
+
+	frontend_key(&fk, s);
+	if (bpf_map_update_elem(rc->fe_fd, &fk, &fe, BPF_ANY) < 0)
+		return log_errno(errno, "service %s: cannot write its frontend", s->name);
+	ak = fk;
+	ak.port = 0;
+	ak.proto = 0;
+	if (bpf_map_update_elem(rc->fe_fd, &ak, &addr_fe, BPF_ANY) < 0)
+		return log_errno(errno, "service %s: cannot mark its VIP address", s->name);
+	return 0;
+}
+
+/* Ids and the service's table (queued for flush_swaps()); *sid_out its service id. */
+static int apply_service(struct reconcile *rc, const struct config_service *s, __u32 *sid_out)
+{
+	struct baton_frontend_key fk;
 	int sid, err = 0, *ids;
 
 	frontend_key(&fk, s);
@@ -317,6 +379,7 @@ static int apply_service(struct reconcile *rc, const struct config_service *s)
 		}
 		rc->svc[sid].fk = fk;
 		rc->svc[sid].used = true;
+		rc->set_changed = true;
 		rc->svc[sid].has_table = false;
 	}
 	rc->svc[sid].wanted = true;
@@ -332,20 +395,7 @@ static int apply_service(struct reconcile *rc, const struct config_service *s)
 		}
 	}
 	err = install_table(rc, sid, s, ids);
-	if (err)
-		goto out;
-
-	/* The table exists before the frontend points at it. */
-	fe.service_id = sid;
-	if (bpf_map_update_elem(rc->fe_fd, &fk, &fe, BPF_ANY) < 0) {
-		err = log_errno(errno, "service %s: cannot write its frontend", s->name);
-		goto out;
-	}
-	ak = fk;
-	ak.port = 0;
-	ak.proto = 0;
-	if (bpf_map_update_elem(rc->fe_fd, &ak, &addr_fe, BPF_ANY) < 0)
-		err = log_errno(errno, "service %s: cannot mark its VIP address", s->name);
+	*sid_out = sid;
 out:
 	free(ids);
 	return err;
@@ -442,6 +492,7 @@ static int write_settings(struct reconcile *rc, const struct reconcile_settings 
 int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 		    const struct reconcile_settings *set)
 {
+	__u32 *sids;
 	int err;
 
 	err = write_settings(rc, set);
@@ -449,21 +500,46 @@ int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 		return err;
 	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++)
 		rc->be[i].wanted = false;
-	index_backends(rc);
+	/* The index stays valid while no backend came or went. */
+	if (rc->set_changed || rc->be_index_len == 0)
+		index_backends(rc);
 	rc->n_new = 0;
+	rc->set_changed = false;
 	for (__u32 i = 0; i < BATON_MAX_SERVICES; i++)
 		rc->svc[i].wanted = false;
 
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		err = apply_service(rc, &cfg->services[i]);
-		if (err) {
-			/* Keep what serves: remove nothing while the new state is incomplete. */
-			log_err("service %s not applied; stale entries kept until a good apply",
-				cfg->services[i].name);
-			return err;
-		}
+	sids = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*sids));
+	if (sids == NULL)
+		return -ENOMEM;
+	/* Tables first (all swapped in at once), then the frontends that use them. */
+	for (size_t i = 0; i < cfg->n_services && !err; i++) {
+		err = apply_service(rc, &cfg->services[i], &sids[i]);
+		if (err)
+			log_err("service %s not applied", cfg->services[i].name);
 	}
-	err = remove_stale(rc, cfg);
+	if (!err)
+		err = flush_swaps(rc);
+	else
+		flush_swaps(rc); /* what was built still serves its services */
+	for (size_t i = 0; i < cfg->n_services && !err; i++) {
+		if (rc->svc[sids[i]].fe_ok)
+			continue; /* written by an earlier apply, unchanged since */
+		err = write_frontend(rc, &cfg->services[i], sids[i]);
+		rc->svc[sids[i]].fe_ok = !err;
+	}
+	free(sids);
+	if (err) {
+		/* Keep what serves: remove nothing while the new state is incomplete. */
+		log_err("configuration not fully applied; stale entries kept until a good apply");
+		return err;
+	}
+	/* Something to remove only when a service or backend in use is no longer wanted. */
+	for (__u32 i = 0; i < BATON_MAX_SERVICES && !rc->set_changed; i++)
+		rc->set_changed = rc->svc[i].used && !rc->svc[i].wanted;
+	for (__u32 i = 0; i < BATON_MAX_BACKENDS && !rc->set_changed; i++)
+		rc->set_changed = rc->be[i].used && !rc->be[i].wanted;
+	if (rc->set_changed)
+		err = remove_stale(rc, cfg);
 
 	rc->n_backends = rc->n_services = 0;
 	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++)

@@ -34,6 +34,7 @@ struct rc_service {
 	bool used;
 	bool wanted;
 	bool has_table;
+	bool fe_ok;	 /* its frontend and VIP address entry are in the map */
 	__u64 input_sum; /* fingerprint of what built the table in the map (backends, M) */
 };
 
@@ -45,6 +46,11 @@ struct reconcile {
 	__u32 be_index_len;
 	__u32 *new_ids; /* ids allocated by the apply in progress */
 	__u32 n_new;
+	__u32 *swap_sid; /* tables built by the apply in progress, swapped in together */
+	int *swap_fd;
+	__u64 *swap_sum;
+	size_t n_swap;
+	bool set_changed;	/* a service or backend came or went: reindex, look for stale */
 	struct rc_service *svc; /* BATON_MAX_SERVICES, indexed by service id */
 	__u32 svc_next;
 	__u32 n_backends, n_services; /* in use after the last apply */

@@ -20,9 +20,9 @@
 #define BATON_ABI_VERSION 1
 
 /* Capacities. Map sizes are fixed at compile time so pinned maps stay reusable. */
-#define BATON_MAX_FRONTENDS 8192
-#define BATON_MAX_SERVICES 4096
-#define BATON_MAX_BACKENDS 65536
+#define BATON_MAX_FRONTENDS 65536
+#define BATON_MAX_SERVICES 32768
+#define BATON_MAX_BACKENDS 131072
 #define BATON_FLOWS_DEFAULT 262144 /* entries; each flow takes two */
 #define BATON_MAGLEV_DEFAULT 65537 /* default lookup table size, a prime */
 #define BATON_MAGLEV_MIN 7

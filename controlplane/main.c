@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/epoll.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
@@ -22,8 +22,11 @@
 #include "config.h"
 #include "datapath.h"
 #include "log.h"
+#include "maglev.h"
+#include "marathon_client.h"
 #include "neigh.h"
 #include "reconcile.h"
+#include "sync.h"
 
 #define MAX_IFACES 8
 #define NSEC_PER_SEC 1000000000ull
@@ -32,6 +35,12 @@ struct options {
 	char *ifaces[MAX_IFACES];
 	int n_ifaces;
 	const char *config_path;
+	/* Marathon mode */
+	char *url_buf[MARATHON_MAX_URLS]; /* strdup'd --marathon values, split at ',' */
+	struct marathon_client_opts mc;
+	struct sync_options sync;
+	bool dry_run;
+	char *basic_auth, *token; /* read from files; kept out of ps */
 	const char *bpffs;
 	bool generic;
 	bool detach;
@@ -57,6 +66,19 @@ enum opt_id {
 	OPT_UDP_IDLE,
 	OPT_TCP_CLOSE,
 	OPT_VERSION,
+	OPT_MARATHON,
+	OPT_AUTH_CREDENTIALS,
+	OPT_AUTH_CREDENTIALS_FILE,
+	OPT_AUTH_TOKEN_FILE,
+	OPT_MARATHON_CA_CERT,
+	OPT_MAX_BACKOFF,
+	OPT_RESYNC_INTERVAL,
+	OPT_STREAM_TIMEOUT,
+	OPT_GROUP,
+	OPT_STRICT_MODE,
+	OPT_HEALTH_CHECK,
+	OPT_DRY_RUN,
+	OPT_MAGLEV_SIZE,
 };
 
 static const struct option_desc {
@@ -82,6 +104,33 @@ static const struct option_desc {
 	{ "udp-idle", required_argument, OPT_UDP_IDLE, "SEC", "idle timeout of UDP flows (60)" },
 	{ "tcp-close", required_argument, OPT_TCP_CLOSE, "SEC",
 	  "grace after FIN/RST before a TCP flow ends (10)" },
+	{ "marathon", required_argument, OPT_MARATHON, "URL[,URL...]",
+	  "follow this Marathon instead of a --config file (repeatable; failover in order)" },
+	{ "auth-credentials", required_argument, OPT_AUTH_CREDENTIALS, "USER:PASS",
+	  "HTTP basic auth for Marathon (visible in ps: prefer the file)" },
+	{ "auth-credentials-file", required_argument, OPT_AUTH_CREDENTIALS_FILE, "FILE",
+	  "read USER:PASS from the first line of FILE" },
+	{ "auth-token-file", required_argument, OPT_AUTH_TOKEN_FILE, "FILE",
+	  "send \"Authorization: token=<first line of FILE>\" (DC/OS)" },
+	{ "marathon-ca-cert", required_argument, OPT_MARATHON_CA_CERT, "FILE",
+	  "CA certificate(s) to verify Marathon's HTTPS with" },
+	{ "max-backoff", required_argument, OPT_MAX_BACKOFF, "SEC",
+	  "cap of the reconnect backoff (30)" },
+	{ "resync-interval", required_argument, OPT_RESYNC_INTERVAL, "SEC",
+	  "full fetch period, even with the event stream up (300)" },
+	{ "stream-timeout", required_argument, OPT_STREAM_TIMEOUT, "SEC",
+	  "an event stream silent this long is dead (35; Marathon's heartbeat is 10)" },
+	{ "group", required_argument, OPT_GROUP, "NAME",
+	  "only apps of this HAPROXY_GROUP (repeatable; * = all; default external)" },
+	{ "strict-mode", no_argument, OPT_STRICT_MODE, NULL,
+	  "a port needs HAPROXY_{n}_ENABLED=true to be served" },
+	{ "health-check", no_argument, OPT_HEALTH_CHECK, NULL,
+	  "tasks of apps with health checks count only when healthy" },
+	{ "maglev-size", required_argument, OPT_MAGLEV_SIZE, "PRIME",
+	  "Maglev table size of Marathon services (default: per service, >= 100 slots "
+	  "per backend)" },
+	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
+	  "fetch once, print the services as JSON on stdout, exit" },
 	{ "detach", no_argument, OPT_DETACH, NULL,
 	  "remove the program from the --iface interfaces and the pinned maps, then exit" },
 	{ "verbose", no_argument, OPT_VERBOSE, NULL, "debug logging (libbpf's too)" },
@@ -94,6 +143,8 @@ static const struct option_desc {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: batond --iface IFACE [--iface IFACE2] --config FILE [options]\n"
+		   "       batond --iface IFACE --marathon URL[,URL...] [options]\n"
+		   "       batond --marathon URL --dry-run\n"
 		   "       batond --detach --iface IFACE [--iface IFACE2] [--bpffs DIR]\n\n"
 		   "Baton's control plane: loads the XDP load balancer, keeps its pinned maps\n"
 		   "true to the services file, reloads it on SIGHUP. SIGTERM leaves the program\n"
@@ -155,6 +206,69 @@ static int parse_ports(struct options *o, const char *s)
 	return 0;
 }
 
+/* The first line of a file, for secrets that must stay out of the command line. */
+static int read_secret(const char *opt, const char *path, char **out)
+{
+	char buf[4096], *nl;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return log_errno(errno, "--%s: cannot read %s", opt, path);
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	nl = strpbrk(buf, "\r\n");
+	if (nl != NULL)
+		*nl = '\0';
+	if (buf[0] == '\0') {
+		log_err("--%s: %s is empty", opt, path);
+		return -EINVAL;
+	}
+	free(*out);
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int add_urls(struct options *o, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *u;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	for (u = strtok_r(copy, ",", &save); u != NULL; u = strtok_r(NULL, ",", &save)) {
+		if (o->mc.n_urls == MARATHON_MAX_URLS) {
+			log_err("--marathon: at most %d URLs", MARATHON_MAX_URLS);
+			free(copy);
+			return -EINVAL;
+		}
+		if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+			log_err("--marathon: \"%s\" is not an http:// or https:// URL", u);
+			free(copy);
+			return -EINVAL;
+		}
+		o->url_buf[o->mc.n_urls] = strdup(u);
+		if (o->url_buf[o->mc.n_urls] == NULL) {
+			free(copy);
+			return -ENOMEM;
+		}
+		o->mc.urls[o->mc.n_urls] = o->url_buf[o->mc.n_urls];
+		o->mc.n_urls++;
+	}
+	free(copy);
+	return 0;
+}
+
+static int parse_ms(const char *name, const char *s, unsigned int *ms)
+{
+	__u64 ns;
+	int err = parse_seconds(name, s, &ns);
+
+	if (!err)
+		*ms = ns / 1000000;
+	return err;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	struct option longopts[N_OPTIONS + 1];
@@ -174,6 +288,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->set.tcp_close_ns = 10 * NSEC_PER_SEC;
 	o->set.port_reuse_ns = 70 * NSEC_PER_SEC; /* TIME_WAIT is 60 s */
 	o->set.fib_cache_ns = NSEC_PER_SEC;
+	o->mc.max_backoff_ms = 30000;
+	o->mc.resync_ms = 300000;
+	o->mc.stream_idle_ms = 35000;
+	o->mc.connect_timeout_ms = 5000;
+	o->mc.fetch_timeout_ms = 60000;
+	o->mc.max_body = 512u << 20;
 
 	while ((c = getopt_long(argc, argv, "i:c:vh", longopts, NULL)) != -1) {
 		err = 0;
@@ -219,6 +339,62 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_DETACH:
 			o->detach = true;
 			break;
+		case OPT_MARATHON:
+			err = add_urls(o, optarg);
+			break;
+		case OPT_AUTH_CREDENTIALS:
+			free(o->basic_auth);
+			o->basic_auth = strdup(optarg);
+			break;
+		case OPT_AUTH_CREDENTIALS_FILE:
+			err = read_secret("auth-credentials-file", optarg, &o->basic_auth);
+			break;
+		case OPT_AUTH_TOKEN_FILE:
+			err = read_secret("auth-token-file", optarg, &o->token);
+			break;
+		case OPT_MARATHON_CA_CERT:
+			o->mc.ca_cert = optarg;
+			break;
+		case OPT_MAX_BACKOFF:
+			err = parse_ms("max-backoff", optarg, &o->mc.max_backoff_ms);
+			break;
+		case OPT_RESYNC_INTERVAL:
+			err = parse_ms("resync-interval", optarg, &o->mc.resync_ms);
+			break;
+		case OPT_STREAM_TIMEOUT:
+			err = parse_ms("stream-timeout", optarg, &o->mc.stream_idle_ms);
+			break;
+		case OPT_GROUP:
+			if (o->sync.n_groups ==
+			    sizeof(o->sync.groups) / sizeof(o->sync.groups[0])) {
+				log_err("too many --group");
+				err = -EINVAL;
+				break;
+			}
+			o->sync.groups[o->sync.n_groups++] = optarg;
+			break;
+		case OPT_STRICT_MODE:
+			o->sync.strict_mode = true;
+			break;
+		case OPT_HEALTH_CHECK:
+			o->sync.health_check = true;
+			break;
+		case OPT_DRY_RUN:
+			o->dry_run = true;
+			break;
+		case OPT_MAGLEV_SIZE: {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 10);
+
+			if (*end || m < BATON_MAGLEV_MIN || m > BATON_MAGLEV_MAX ||
+			    !maglev_is_prime(m)) {
+				log_err("--maglev-size: \"%s\" is not a prime in %u..%u", optarg,
+					BATON_MAGLEV_MIN, BATON_MAGLEV_MAX);
+				err = -EINVAL;
+			}
+			o->sync.maglev_size = m;
+			break;
+		}
 		case OPT_VERBOSE:
 			log_set_level(LOG_LVL_DEBUG);
 			break;
@@ -239,12 +415,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 		log_err("unexpected argument \"%s\"", argv[optind]);
 		return -EINVAL;
 	}
+	o->mc.basic_auth = o->basic_auth;
+	o->mc.token = o->token;
+	if (o->sync.n_groups == 0)
+		o->sync.groups[o->sync.n_groups++] = "external"; /* Marathon-LB's default */
+	if (o->dry_run) {
+		if (o->mc.n_urls == 0) {
+			log_err("--dry-run needs --marathon");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (o->n_ifaces == 0) {
 		log_err("no --iface given");
 		return -EINVAL;
 	}
-	if (!o->detach && o->config_path == NULL) {
-		log_err("no --config given");
+	if (!o->detach && (o->config_path == NULL) == (o->mc.n_urls == 0)) {
+		log_err("give either --config FILE or --marathon URL");
 		return -EINVAL;
 	}
 	return 0;
@@ -371,22 +558,95 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct config
 	return 0;
 }
 
+/* Around each Marathon apply, what load_and_apply() does around a file's. */
+struct hook_ctx {
+	struct options *o;
+	struct neigh_prober *np;
+};
+
+static void hook_before_apply(void *ctx, const struct config *cfg)
+{
+	struct hook_ctx *hc = ctx;
+
+	default_snat(hc->o, cfg);
+}
+
+static void hook_after_apply(void *ctx, const struct config *cfg)
+{
+	struct hook_ctx *hc = ctx;
+
+	probe_backends(hc->np, cfg);
+}
+
+/* batond --marathon URL --dry-run: one fetch, the services as JSON, no BPF at all. */
+static int dry_run(struct options *o)
+{
+	static const struct marathon_client_ops ops = { .apps = sync_on_apps,
+							.event = sync_on_event };
+	struct marathon_client mc;
+	struct sync sy;
+	char *json;
+	int err;
+
+	err = sync_init(&sy, &o->sync, NULL, NULL, NULL);
+	if (err)
+		return 1;
+	err = marathon_client_init(&mc, &o->mc, &ops, &sy);
+	if (err) {
+		log_errno(err, "cannot set up the Marathon client");
+		sync_free(&sy);
+		return 1;
+	}
+	marathon_client_fetch_now(&mc);
+	/* Every URL gets one try; a refused body ends it too. */
+	while (sy.fetches_applied == 0 && mc.fetch_errors < o->mc.n_urls &&
+	       mc.refused_bodies == 0) {
+		curl_multi_poll(mc.multi, NULL, 0, marathon_client_timeout_ms(&mc), NULL);
+		marathon_client_run(&mc);
+	}
+	if (sy.fetches_applied == 0) {
+		log_err("dry run: no usable answer from %s%s", o->mc.urls[0],
+			o->mc.n_urls > 1 ? " or the other URLs" : "");
+		err = 1;
+	} else {
+		json = marathon_services_to_json(&sy.services, true);
+		if (json == NULL) {
+			log_err("dry run: out of memory");
+			err = 1;
+		} else {
+			printf("%s\n", json);
+			free(json);
+		}
+	}
+	marathon_client_free(&mc);
+	sync_free(&sy);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	static const struct marathon_client_ops ops = { .apps = sync_on_apps,
+							.event = sync_on_event };
 	struct options o = {};
 	struct datapath dp = {};
 	struct reconcile rc = {};
 	struct config running = {};
 	struct neigh_prober np = { .fd4 = -1, .fd6 = -1 };
+	struct marathon_client mc = {};
+	struct sync sy = {};
+	struct hook_ctx hc = { .o = &o, .np = &np };
+	bool marathon;
 	struct ring_buffer *rb = NULL;
-	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
-	int sfd = -1, efd = -1, err;
+	int sfd = -1, err;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	log_route_libbpf();
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	if (o.dry_run)
+		return dry_run(&o);
+	marathon = o.mc.n_urls > 0;
 
 	if (o.detach) {
 		err = datapath_mount_bpffs(o.bpffs);
@@ -401,7 +661,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		log_errno(errno, "signalfd");
 		return 1;
@@ -429,59 +689,72 @@ int main(int argc, char **argv)
 		err = log_errno(errno, "cannot open the neighbour request ring buffer");
 		goto out;
 	}
-	efd = epoll_create1(EPOLL_CLOEXEC);
-	ev.data.fd = sfd;
-	if (efd < 0 || epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev) < 0) {
-		err = log_errno(errno, "epoll");
-		goto out;
-	}
-	ev.data.fd = ring_buffer__epoll_fd(rb);
-	if (epoll_ctl(efd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0) {
-		err = log_errno(errno, "epoll");
-		goto out;
-	}
 
-	/* Maps first, program second: an attached program never sees empty maps. */
-	err = load_and_apply(&o, &rc, &running, &np);
-	if (err && !dp.adopted)
-		goto out;
+	if (marathon) {
+		/* The pinned state (if any) serves until the first fetch replaces it. */
+		struct sync_hooks hooks = { .before_apply = hook_before_apply,
+					    .after_apply = hook_after_apply,
+					    .ctx = &hc };
+
+		err = sync_init(&sy, &o.sync, &rc, &o.set, &hooks);
+		if (!err)
+			err = marathon_client_init(&mc, &o.mc, &ops, &sy);
+		if (err) {
+			log_errno(err, "cannot set up the Marathon sync");
+			goto out;
+		}
+		marathon_client_start(&mc);
+	} else {
+		/* Maps first, program second: an attached program never sees empty maps. */
+		err = load_and_apply(&o, &rc, &running, &np);
+		if (err && !dp.adopted)
+			goto out;
+	}
 	for (int i = 0; i < o.n_ifaces; i++) {
 		err = datapath_attach(&dp, o.ifaces[i], o.generic);
 		if (err)
 			goto out;
 	}
-	log_info("running; SIGHUP reloads %s", o.config_path);
+	if (marathon)
+		log_info("running; following Marathon at %s%s", o.mc.urls[0],
+			 o.mc.n_urls > 1 ? " (and failover URLs)" : "");
+	else
+		log_info("running; SIGHUP reloads %s", o.config_path);
 
 	for (;;) {
+		struct curl_waitfd fds[2] = {
+			{ .fd = sfd, .events = CURL_WAIT_POLLIN },
+			{ .fd = ring_buffer__epoll_fd(rb), .events = CURL_WAIT_POLLIN },
+		};
 		struct signalfd_siginfo si;
-		struct epoll_event events[2];
-		bool sig = false;
-		int n;
 
-		n = epoll_wait(efd, events, 2, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = log_errno(errno, "epoll_wait");
-			break;
+		if (marathon) {
+			curl_multi_poll(mc.multi, fds, 2, marathon_client_timeout_ms(&mc), NULL);
+		} else {
+			struct pollfd pfds[2] = { { .fd = fds[0].fd, .events = POLLIN },
+						  { .fd = fds[1].fd, .events = POLLIN } };
+
+			if (poll(pfds, 2, -1) < 0 && errno != EINTR) {
+				err = log_errno(errno, "poll");
+				break;
+			}
+			fds[0].revents = pfds[0].revents;
+			fds[1].revents = pfds[1].revents;
 		}
-		for (int i = 0; i < n; i++) {
-			if (events[i].data.fd == sfd)
-				sig = true;
-			else
-				ring_buffer__consume(rb);
-		}
-		if (!sig)
+		if (fds[1].revents)
+			ring_buffer__consume(rb);
+		if (marathon)
+			marathon_client_run(&mc);
+		if (!fds[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
-		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			err = log_errno(errno, "signalfd read");
-			break;
-		}
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: reloading %s", o.config_path);
-			load_and_apply(&o, &rc, &running, &np);
+			if (marathon) {
+				log_info("SIGHUP: full fetch from Marathon");
+				marathon_client_want_fetch(&mc);
+			} else {
+				log_info("SIGHUP: reloading %s", o.config_path);
+				load_and_apply(&o, &rc, &running, &np);
+			}
 			continue;
 		}
 		log_info("signal %d: exiting; the XDP program stays attached with the last state",
@@ -490,15 +763,21 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
+	if (marathon) {
+		marathon_client_free(&mc);
+		sync_free(&sy);
+	}
 	ring_buffer__free(rb);
 	neigh_prober_free(&np);
-	if (efd >= 0)
-		close(efd);
 	config_free(&running);
 	reconcile_free(&rc);
 	if (dp.skel != NULL)
 		datapath_close(&dp);
 	if (sfd >= 0)
 		close(sfd);
+	for (size_t i = 0; i < o.mc.n_urls; i++)
+		free(o.url_buf[i]);
+	free(o.basic_auth);
+	free(o.token);
 	return err ? 1 : 0;
 }

@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "baton_abi.h"
+#include "config.h"
+#include "log.h"
+#include "marathon_event.h"
+#include "reconcile.h"
+#include "sync.h"
+
+#define HOST_TTL_S 60
+#define MAX_LB_ADDRS 64
+#define PROBLEMS_LOGGED 20 /* per fetch; the rest are counted */
+
+/*
+ * Agent host names -> addresses. getaddrinfo() blocks, so answers are kept for a
+ * minute; Marathon usually reports agents by address, which never gets here.
+ */
+struct host_entry {
+	char *host;
+	int err; /* 0, or the negative errno of a failed lookup (cached too) */
+	__u8 family;
+	__be32 addr[4];
+	time_t expires;
+};
+
+struct sync_host_cache {
+	struct host_entry *v;
+	size_t n, cap;
+};
+
+struct sync_logged {
+	char **v;
+	size_t n, cap;
+};
+
+static bool logged_once(struct sync *s, const char *what)
+{
+	struct sync_logged *l = s->logged;
+	char **v;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i], what) == 0)
+			return true;
+	}
+	if (l->n == l->cap) {
+		v = realloc(l->v, (l->cap ? l->cap * 2 : 64) * sizeof(*v));
+		if (v == NULL)
+			return false;
+		l->v = v;
+		l->cap = l->cap ? l->cap * 2 : 64;
+	}
+	l->v[l->n] = strdup(what);
+	if (l->v[l->n] != NULL)
+		l->n++;
+	return false;
+}
+
+static int resolve_host(void *ctx, const char *host, __u8 *family, __be32 addr[4])
+{
+	struct sync_host_cache *c = ctx;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
+	time_t now = time(NULL);
+	struct host_entry *e = NULL;
+	int rc;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->v[i].host, host) == 0) {
+			e = &c->v[i];
+			break;
+		}
+	}
+	if (e != NULL && e->expires > now) {
+		*family = e->family;
+		memcpy(addr, e->addr, sizeof(e->addr));
+		return e->err;
+	}
+	if (e == NULL) {
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 64;
+			struct host_entry *v = realloc(c->v, cap * sizeof(*v));
+
+			if (v == NULL)
+				return -ENOMEM;
+			c->v = v;
+			c->cap = cap;
+		}
+		e = &c->v[c->n];
+		memset(e, 0, sizeof(*e));
+		e->host = strdup(host);
+		if (e->host == NULL)
+			return -ENOMEM;
+		c->n++;
+	}
+	memset(e->addr, 0, sizeof(e->addr));
+	e->expires = now + HOST_TTL_S;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		log_warn("agent host %s: %s", host, gai_strerror(rc));
+		e->err = -ENOENT;
+		return e->err;
+	}
+	e->err = 0;
+	if (res->ai_family == AF_INET) {
+		e->family = BATON_FAMILY_V4;
+		e->addr[0] = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
+	} else {
+		e->family = BATON_FAMILY_V6;
+		memcpy(e->addr, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
+	}
+	freeaddrinfo(res);
+	*family = e->family;
+	memcpy(addr, e->addr, sizeof(e->addr));
+	return 0;
+}
+
+int sync_init(struct sync *s, const struct sync_options *o, struct reconcile *rc,
+	      const struct reconcile_settings *set, const struct sync_hooks *hooks)
+{
+	memset(s, 0, sizeof(*s));
+	s->o = *o;
+	s->rc = rc;
+	s->set = set;
+	if (hooks != NULL)
+		s->hooks = *hooks;
+	s->hosts = calloc(1, sizeof(*s->hosts));
+	s->logged = calloc(1, sizeof(*s->logged));
+	if (s->hosts == NULL || s->logged == NULL) {
+		sync_free(s);
+		return -ENOMEM;
+	}
+	s->mo.groups = s->o.groups;
+	s->mo.n_groups = s->o.n_groups;
+	s->mo.strict_mode = o->strict_mode;
+	s->mo.health_check = o->health_check;
+	/* Baton keeps services without backends: their frontend answers with an RST. */
+	s->mo.keep_empty = true;
+	s->mo.ip_per_task_port_min = 10050;
+	s->mo.ip_per_task_port_max = 10100;
+	s->mo.framework_name = NULL; /* Marathon-LB's FRAMEWORK_NAME: no app is skipped */
+	s->mo.resolve = resolve_host;
+	s->mo.resolve_ctx = s->hosts;
+	return 0;
+}
+
+void sync_free(struct sync *s)
+{
+	if (s->hosts != NULL) {
+		for (size_t i = 0; i < s->hosts->n; i++)
+			free(s->hosts->v[i].host);
+		free(s->hosts->v);
+		free(s->hosts);
+	}
+	if (s->logged != NULL) {
+		for (size_t i = 0; i < s->logged->n; i++)
+			free(s->logged->v[i]);
+		free(s->logged->v);
+		free(s->logged);
+	}
+	if (s->have_apps)
+		marathon_apps_free(&s->apps);
+	if (s->have_services)
+		marathon_services_free(&s->services);
+	memset(s, 0, sizeof(*s));
+}
+
+static void log_problems(const char *what, const struct marathon_problems *p)
+{
+	for (size_t i = 0; i < p->n && i < PROBLEMS_LOGGED; i++)
+		log_warn("%s: %s", what, p->v[i].message);
+	if (p->n + p->dropped > PROBLEMS_LOGGED)
+		log_warn("%s: %zu more problems not shown", what,
+			 p->n + p->dropped - PROBLEMS_LOGGED);
+}
+
+/* This host's addresses, for services bound to "all": no loopback, no link-local. */
+static size_t lb_addresses(__be32 (*addrs)[4], __u8 *families, size_t max)
+{
+	struct ifaddrs *ifa, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i != NULL && n < max; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		memset(addrs[n], 0, sizeof(addrs[n]));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			struct in_addr a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+
+			if ((ntohl(a.s_addr) >> 24) == 127)
+				continue;
+			addrs[n][0] = a.s_addr;
+			families[n++] = BATON_FAMILY_V4;
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+			    IN6_IS_ADDR_MULTICAST(a))
+				continue;
+			memcpy(addrs[n], a, 16);
+			families[n++] = BATON_FAMILY_V6;
+		}
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+/*
+ * Table size for a service of n backends when none is configured: the smallest prime
+ * of a fixed ladder with at least 100 slots per backend (Maglev's balance needs
+ * M >> N; 100 x N keeps each backend within 1 % of its share). A fixed ladder means
+ * the size, and so the table, changes only when a service crosses a rung; thousands
+ * of small services then cost kilobytes each instead of 256 KiB.
+ */
+__u32 sync_maglev_size(size_t n_backends)
+{
+	static const __u32 ladder[] = { 1021,  2039,   4093,   8191,   16381,  32749,
+					65521, 131071, 262139, 524287, 1048573 };
+	size_t want = 100 * (n_backends ? n_backends : 1);
+
+	for (size_t i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++) {
+		if (ladder[i] >= want)
+			return ladder[i];
+	}
+	return ladder[sizeof(ladder) / sizeof(ladder[0]) - 1];
+}
+
+static int lower_one(const struct marathon_service *ms, __u8 family, const __be32 *addr,
+		     __u32 maglev_size, struct config_service *cs)
+{
+	size_t n = 0;
+
+	memset(cs, 0, sizeof(*cs));
+	snprintf(cs->name, sizeof(cs->name), "%s:%u", ms->app_id, ms->port_index);
+	cs->family = family;
+	memcpy(cs->vip, addr, sizeof(cs->vip));
+	cs->port = ms->service_port;
+	cs->proto = ms->protocol;
+	cs->maglev_size = maglev_size ? maglev_size : sync_maglev_size(ms->n_backends);
+	cs->backends = calloc(ms->n_backends ? ms->n_backends : 1, sizeof(*cs->backends));
+	if (cs->backends == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < ms->n_backends; i++) {
+		const struct marathon_backend *mb = &ms->backends[i];
+
+		if (mb->family != family)
+			continue;
+		cs->backends[n].family = mb->family;
+		memcpy(cs->backends[n].addr, mb->addr, sizeof(mb->addr));
+		cs->backends[n].port = mb->port;
+		cs->backends[n].weight = mb->weight;
+		n++;
+	}
+	cs->n_backends = n;
+	return 0;
+}
+
+int sync_lower(const struct marathon_services *svcs, const __be32 (*addrs)[4], const __u8 *families,
+	       size_t n_addrs, __u32 maglev_size, struct config *out)
+{
+	size_t cap = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->maglev_size = maglev_size;
+	for (size_t i = 0; i < svcs->n; i++) {
+		const struct marathon_service *ms = &svcs->v[i];
+
+		if (ms->mode != MARATHON_MODE_TCP)
+			continue; /* http: the L7 lane's, not forwarded by L4 */
+		cap += ms->bind_all ? n_addrs : 1;
+	}
+	out->services = calloc(cap ? cap : 1, sizeof(*out->services));
+	if (out->services == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < svcs->n; i++) {
+		const struct marathon_service *ms = &svcs->v[i];
+
+		if (ms->mode != MARATHON_MODE_TCP)
+			continue;
+		if (!ms->bind_all) {
+			err = lower_one(ms, ms->bind_family, ms->bind_addr, maglev_size,
+					&out->services[out->n_services]);
+			if (err)
+				goto fail;
+			out->n_services++;
+			continue;
+		}
+		for (size_t a = 0; a < n_addrs; a++) {
+			err = lower_one(ms, families[a], addrs[a], maglev_size,
+					&out->services[out->n_services]);
+			if (err)
+				goto fail;
+			out->n_services++;
+		}
+	}
+	return 0;
+fail:
+	config_free(out);
+	return err;
+}
+
+static void report_once(struct sync *s, const struct marathon_services *svcs)
+{
+	char what[512];
+
+	for (size_t i = 0; i < svcs->n_unused_labels; i++) {
+		snprintf(what, sizeof(what), "label %s", svcs->unused_labels[i]);
+		if (!logged_once(s, what))
+			log_info("label %s is accepted but Baton does not act on it",
+				 svcs->unused_labels[i]);
+	}
+	for (size_t i = 0; i < svcs->n; i++) {
+		const struct marathon_service *ms = &svcs->v[i];
+
+		if (ms->mode != MARATHON_MODE_HTTP)
+			continue;
+		snprintf(what, sizeof(what), "http %s:%u", ms->app_id, ms->port_index);
+		if (!logged_once(s, what))
+			log_warn("service %s port %u is mode http: recorded, not forwarded "
+				 "(the L7 lane is not there yet)",
+				 ms->app_id, ms->port_index);
+	}
+}
+
+/* Services from the model, lowered and applied. */
+static int rebuild(struct sync *s)
+{
+	struct marathon_problems probs = {};
+	struct marathon_services next = {};
+	__be32 addrs[MAX_LB_ADDRS][4];
+	__u8 families[MAX_LB_ADDRS];
+	struct config cfg = {};
+	size_t n_addrs, n_backends = 0;
+	int err;
+
+	err = marathon_services_build(&s->apps, &s->mo, &next, &probs);
+	log_problems("services", &probs);
+	marathon_problems_free(&probs);
+	if (err) {
+		log_errno(err, "cannot compute the services; keeping the running state");
+		return err;
+	}
+	report_once(s, &next);
+	if (s->have_services)
+		marathon_services_free(&s->services);
+	s->services = next;
+	s->have_services = true;
+	if (s->rc == NULL)
+		return 0; /* --dry-run */
+
+	n_addrs = lb_addresses(addrs, families, MAX_LB_ADDRS);
+	err = sync_lower(&s->services, (const __be32(*)[4])addrs, families, n_addrs,
+			 s->o.maglev_size, &cfg);
+	if (err)
+		return log_errno(err, "cannot lower the services");
+	if (s->hooks.before_apply != NULL)
+		s->hooks.before_apply(s->hooks.ctx, &cfg);
+	err = reconcile_apply(s->rc, &cfg, s->set);
+	s->applies++;
+	if (err) {
+		s->apply_errors++;
+	} else {
+		for (size_t i = 0; i < cfg.n_services; i++)
+			n_backends += cfg.services[i].n_backends;
+		log_info("applied marathon state: %zu apps, %zu services, %zu frontends, "
+			 "%zu backends",
+			 s->apps.n, s->services.n, cfg.n_services, n_backends);
+		if (s->hooks.after_apply != NULL)
+			s->hooks.after_apply(s->hooks.ctx, &cfg);
+	}
+	config_free(&cfg);
+	return err;
+}
+
+int sync_on_apps(void *ctx, const char *body, size_t len)
+{
+	struct sync *s = ctx;
+	struct marathon_problems probs = {};
+	struct marathon_apps next = {};
+	int err;
+
+	err = marathon_apps_parse(body, len, &next, &probs);
+	log_problems("marathon apps", &probs);
+	marathon_problems_free(&probs);
+	if (err) {
+		s->fetches_refused++;
+		log_err("marathon apps body refused (%zu bytes); keeping the running state", len);
+		return -1;
+	}
+	if (next.n == 0 && s->have_services && s->services.n > 0) {
+		s->fetches_refused++;
+		log_warn("marathon returned no apps; keeping the %zu services that run (an empty "
+			 "answer is not taken for \"all apps deleted\")",
+			 s->services.n);
+		marathon_apps_free(&next);
+		return -1;
+	}
+	if (s->have_apps) {
+		marathon_apps_carry_health(&next, &s->apps);
+		marathon_apps_free(&s->apps);
+	}
+	s->apps = next;
+	s->have_apps = true;
+	s->fetches_applied++;
+	rebuild(s);
+	return 0;
+}
+
+static void to_model_ips(const struct marathon_event *ev, struct marathon_ip *ips)
+{
+	for (size_t i = 0; i < ev->n_ips; i++) {
+		ips[i].family = ev->ips[i].family;
+		memcpy(ips[i].addr, ev->ips[i].addr, sizeof(ips[i].addr));
+	}
+}
+
+int sync_on_event(void *ctx, const struct sse_event *sev)
+{
+	struct sync *s = ctx;
+	struct marathon_event ev;
+	struct marathon_ip ips[MARATHON_EV_MAX_IPS];
+	char err_msg[256];
+	int r;
+
+	if (marathon_event_parse(sev->type, sev->type_len, sev->data, sev->data_len, &ev, err_msg,
+				 sizeof(err_msg)) != 0) {
+		/* The state may have moved without us: a full fetch catches up. */
+		s->events_bad++;
+		log_warn("event %.*s skipped: %s; asking for a full fetch", (int)sev->type_len,
+			 sev->type, err_msg);
+		return 1;
+	}
+	switch (ev.kind) {
+	case MARATHON_EV_APP_CHANGED:
+		s->refetches_asked++;
+		log_debug("event %s (%s): full fetch", ev.type, ev.app_id);
+		return 1;
+	case MARATHON_EV_STATUS_UPDATE: {
+		struct marathon_status_update u = {
+			.app_id = ev.app_id,
+			.task_id = ev.task_id,
+			.state = ev.task_status,
+			.host = ev.host[0] ? ev.host : NULL,
+			.ports = ev.ports,
+			.n_ports = ev.n_ports,
+			.has_ports = ev.n_ports > 0,
+			.ips = ips,
+			.n_ips = ev.n_ips,
+			.has_ips = ev.n_ips > 0,
+		};
+
+		if (!s->have_apps)
+			return 1;
+		to_model_ips(&ev, ips);
+		r = marathon_apply_status(&s->apps, &u);
+		break;
+	}
+	case MARATHON_EV_HEALTH_CHANGED: {
+		struct marathon_health_update u = {
+			.app_id = ev.app_id,
+			.task_id = ev.task_id[0] ? ev.task_id : NULL,
+			.instance_id = ev.instance_id[0] ? ev.instance_id : NULL,
+			.alive = ev.alive == 1,
+		};
+
+		if (!s->have_apps || ev.alive < 0)
+			return 1;
+		r = marathon_apply_health(&s->apps, &u);
+		break;
+	}
+	default:
+		return 0;
+	}
+	if (r < 0) {
+		s->events_bad++;
+		log_warn("event %s for app %s task %s not applied: %s", ev.type, ev.app_id,
+			 ev.task_id, strerror(-r));
+		return 0;
+	}
+	s->events_applied++;
+	if (r == MARATHON_APPLY_REFETCH) {
+		s->refetches_asked++;
+		return 1;
+	}
+	if (r == MARATHON_APPLY_CHANGED) {
+		log_debug("event %s: app %s task %s %s", ev.type, ev.app_id, ev.task_id,
+			  ev.task_status);
+		rebuild(s);
+	}
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Marathon sync: keeps the model of Marathon's apps and tasks (marathon.c) true to the
+ * full fetches and the events that marathon_client delivers, computes Marathon-LB's
+ * services from it, lowers the L4 ones to frontends and backends, and hands them to
+ * the reconciler. A bad body or event is logged and skipped; the last good state keeps
+ * serving. An empty app list never wipes services that exist (Marathon answering with
+ * nothing is not "all apps deleted").
+ */
+#ifndef BATON_SYNC_H
+#define BATON_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "marathon.h"
+#include "sse.h"
+
+struct reconcile;
+struct reconcile_settings;
+struct config;
+
+struct sync_options {
+	const char *groups[32];
+	size_t n_groups;
+	bool strict_mode;
+	bool health_check;
+	__u32 maglev_size; /* 0: sized per service by sync_maglev_size() */
+};
+
+/* batond's steps around each apply: default SNAT addresses, neighbour probes. */
+struct sync_hooks {
+	void (*before_apply)(void *ctx, const struct config *cfg);
+	void (*after_apply)(void *ctx, const struct config *cfg);
+	void *ctx;
+};
+
+struct sync_host_cache;
+struct sync_logged;
+
+struct sync {
+	struct sync_options o;
+	struct marathon_options mo;
+	struct reconcile *rc; /* NULL in --dry-run */
+	const struct reconcile_settings *set;
+	struct sync_hooks hooks;
+	struct marathon_apps apps;
+	bool have_apps;
+	struct marathon_services services; /* from the last build */
+	bool have_services;
+	struct sync_host_cache *hosts;
+	struct sync_logged *logged; /* names already reported once (labels, http services) */
+	/* counters */
+	unsigned long long fetches_applied, fetches_refused, events_applied, events_bad,
+		refetches_asked, applies, apply_errors;
+};
+
+/* rc, set and hooks are NULL for --dry-run. */
+int sync_init(struct sync *s, const struct sync_options *o, struct reconcile *rc,
+	      const struct reconcile_settings *set, const struct sync_hooks *hooks);
+void sync_free(struct sync *s);
+
+/* marathon_client_ops.apps: a full /v2/apps body. 0 applied, -1 refused. */
+int sync_on_apps(void *ctx, const char *body, size_t len);
+
+/* marathon_client_ops.event: 1 when a full fetch is needed. */
+int sync_on_event(void *ctx, const struct sse_event *ev);
+
+/*
+ * Lowers services to the reconciler's input: one frontend per (bind address, port,
+ * protocol) for each L4 (mode tcp) service with the backends of that address family;
+ * "bind all" means every address of this host outside loopback and link-local.
+ * Exposed for tests.
+ */
+int sync_lower(const struct marathon_services *svcs, const __be32 (*addrs)[4], const __u8 *families,
+	       size_t n_addrs, __u32 maglev_size, struct config *out);
+
+/* The Maglev table size of a service of n backends when none is configured. */
+__u32 sync_maglev_size(size_t n_backends);
+
+#endif /* BATON_SYNC_H */

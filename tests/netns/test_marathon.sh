@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# batond following a Marathon API server (tests/client/replay_marathon.py, run in the
+# load balancer's namespace on its loopback) whose app /web has tasks on the backends:
+#  A. the service (bound to all of the load balancer's addresses, port 10000) spreads
+#     new connections over the running tasks;
+#  B. a long transfer runs; a task elsewhere is killed (TASK_KILLED event): the
+#     transfer goes on; a new task (TASK_RUNNING event) receives new flows;
+#  C. the transfer's own task goes TASK_KILLING (drained): the transfer goes on, new
+#     flows avoid it; events are applied without waiting for a full fetch;
+#  D. the first Marathon URL stops answering: batond fails over to the second one and
+#     follows its events; the stream cut mid-event is survived the same way.
+# usage: test_marathon.sh BATOND REPLAY_SCRIPT
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+bt_init marathon 42 "${1:-}"
+REPLAY=${2:-}
+[ -f "$REPLAY" ] || bt_skip "no replay_marathon.py given"
+PORT=10000
+LB=$BT_V4NET.1.1
+STREAM_SECONDS=8
+
+bt_topology 3
+bt_start_backends
+
+# apps_json "ID:BACKEND ..." -> /v2/apps?embed=apps.tasks body, Marathon 1.5 shape
+apps_json() {
+	"$BT_PY" - "$BT_V4NET" "$@" <<'PY'
+import json, sys
+net, spec = sys.argv[1], sys.argv[2:]
+tasks = []
+for item in " ".join(spec).split():
+    tid, be = item.split(":")
+    host = "%s.2.1%s" % (net, be)
+    tasks.append({"id": "web." + tid, "appId": "/web", "host": host, "slaveId": "agent-" + be,
+                  "ports": [31000 + int(be)], "servicePorts": [10000],
+                  "ipAddresses": [{"ipAddress": host, "protocol": "IPv4"}],
+                  "state": "TASK_RUNNING", "stagedAt": "2026-11-25T00:00:00.000Z",
+                  "startedAt": "2026-11-25T00:00:01.000Z", "version": "2026-11-25T00:00:00.000Z",
+                  "healthCheckResults": []})
+app = {"id": "/web", "cmd": "backend.py", "instances": len(tasks), "labels": {"HAPROXY_GROUP": "external"},
+       "networks": [{"mode": "host"}], "container": None, "healthChecks": [],
+       "portDefinitions": [{"port": 10000, "protocol": "tcp", "name": "web", "labels": {}}],
+       "tasks": tasks, "tasksRunning": len(tasks), "version": "2026-11-25T00:00:00.000Z"}
+print(json.dumps({"apps": [app]}))
+PY
+}
+
+# status EVENT_PORT TASK BACKEND STATE: one status_update_event through the replay server
+status() {
+	local host=$BT_V4NET.2.1$3
+	bt_ns "$BT_LB" curl -sS -X POST --max-time 5 "http://127.0.0.1:$1/_test/event?type=status_update_event" \
+		--data "{\"eventType\":\"status_update_event\",\"timestamp\":\"2026-11-25T00:00:02.000Z\",\"slaveId\":\"agent-$3\",\"taskId\":\"web.$2\",\"taskStatus\":\"$4\",\"appId\":\"/web\",\"host\":\"$host\",\"ports\":[$((31000 + $3))],\"ipAddresses\":[{\"ipAddress\":\"$host\",\"protocol\":\"IPv4\"}],\"version\":\"2026-11-25T00:00:00.000Z\"}" ||
+		bt_fail "cannot post an event"
+}
+
+applied_count() { grep -c 'applied marathon state' "$BT_BATOND_LOG" 2>/dev/null || true; }
+wait_applied() { # wait_applied N
+	local deadline=$((SECONDS + 20))
+	while [ "$(applied_count)" -lt "$1" ]; do
+		kill -0 "$BT_BATOND_PID" 2>/dev/null || bt_fail "batond exited"
+		[ $SECONDS -lt $deadline ] || bt_fail "no 'applied marathon state' #$1 within 20 s"
+		sleep 0.05
+	done
+}
+
+start_replay() { # start_replay PORT -> REPLAY_PID
+	apps_json "t1:1 t2:2" >"$BT_RUN/apps.json"
+	bt_bg "$BT_LB" "$BT_PY" "$REPLAY" --port "$1" --apps "$BT_RUN/apps.json" --heartbeat 1 \
+		--max-seconds 170 >"$BT_RUN/replay$1.log" 2>&1
+	REPLAY_PID=$BT_LAST_PID
+	bt_wait_line "$BT_RUN/replay$1.log" '^ready' 10 || bt_fail "replay server $1 did not start"
+}
+
+start_replay 18080
+REPLAY1=$REPLAY_PID
+start_replay 18081
+REPLAY2=$REPLAY_PID
+
+mkdir -p "$BT_BPFFS"
+BT_BATOND_LOG=$BT_RUN/batond.log
+bt_bg "$BT_LB" "$BT_BATOND" --iface lbc --iface lbb --bpffs "$BT_BPFFS" -v \
+	--marathon http://127.0.0.1:18080,http://127.0.0.1:18081 --stream-timeout 3 --max-backoff 1 \
+	${BT_BATOND_ARGS:-} >>"$BT_BATOND_LOG" 2>&1
+BT_BATOND_PID=$BT_LAST_PID
+wait_applied 1
+
+# ---- A ----
+bt_client tcp --addr "$LB" --port $PORT --count 200 --max-seconds 30 --timeout 5 >"$BT_RUN/a" ||
+	bt_fail "client failed"
+bt_expect_all_ok "$BT_RUN/a" 200 "A"
+echo "A: 200 connections to $LB:$PORT: b1 $(bt_backend_count "$BT_RUN/a" b1), b2 $(bt_backend_count "$BT_RUN/a" b2), b3 $(bt_backend_count "$BT_RUN/a" b3)"
+[ "$(bt_backend_count "$BT_RUN/a" b1)" -gt 40 ] && [ "$(bt_backend_count "$BT_RUN/a" b2)" -gt 40 ] ||
+	bt_fail "A: not spread over the two tasks"
+[ "$(bt_backend_count "$BT_RUN/a" b3)" = 0 ] || bt_fail "A: b3 runs no task yet"
+
+# ---- B ----
+bt_client_bg stream --addr "$LB" --port $PORT --seconds $STREAM_SECONDS --timeout 5 >"$BT_RUN/stream" 2>&1
+STREAM_PID=$BT_LAST_PID
+bt_wait_line "$BT_RUN/stream" '^stream_(backend|status)=' 10 || bt_fail "stream did not start"
+SB=$(sed -n 's/^stream_backend=//p' "$BT_RUN/stream")
+case $SB in b1) OTHER=2 OTHER_T=t2 MINE_T=t1 MINE=1 ;; b2) OTHER=1 OTHER_T=t1 MINE_T=t2 MINE=2 ;; *) bt_fail "stream on $SB" ;; esac
+n=$(applied_count)
+status 18080 "$OTHER_T" "$OTHER" TASK_KILLED
+status 18080 t3 3 TASK_RUNNING
+wait_applied $((n + 2))
+bt_client tcp --addr "$LB" --port $PORT --count 100 --max-seconds 30 --timeout 5 >"$BT_RUN/b" ||
+	bt_fail "client failed"
+bt_expect_all_ok "$BT_RUN/b" 100 "B"
+echo "B: stream on $SB; killed web.$OTHER_T (b$OTHER), started web.t3 (b3): $(grep '^backend' "$BT_RUN/b" | tr '\n' ' ')"
+[ "$(bt_backend_count "$BT_RUN/b" "b$OTHER")" = 0 ] || bt_fail "B: new flows reached the killed task"
+[ "$(bt_backend_count "$BT_RUN/b" b3)" -gt 20 ] || bt_fail "B: the new task got no new flows"
+
+# ---- C ----
+n=$(applied_count)
+status 18080 "$MINE_T" "$MINE" TASK_KILLING
+wait_applied $((n + 1))
+bt_client tcp --addr "$LB" --port $PORT --count 50 --max-seconds 30 --timeout 5 >"$BT_RUN/c" ||
+	bt_fail "client failed"
+bt_expect_all_ok "$BT_RUN/c" 50 "C"
+[ "$(bt_backend_count "$BT_RUN/c" b3)" = 50 ] || bt_fail "C: new flows reached the draining task: $(grep '^backend' "$BT_RUN/c" | tr '\n' ' ')"
+bt_wait_pid "$STREAM_PID" $((STREAM_SECONDS + 20))
+line=$(grep '^stream_status=' "$BT_RUN/stream")
+echo "C: web.$MINE_T draining; 50 new connections all on b3; the stream: $line"
+[ "$(bt_field "$BT_RUN/stream" stream_status)" = ok ] || bt_fail "C: the transfer broke: $line"
+[ "$(bt_field "$BT_RUN/stream" bytes)" = "$(bt_field "$BT_RUN/stream" expected)" ] || bt_fail "C: short transfer"
+
+# ---- D ----
+# The second server's state matches what the events made of the first one.
+apps_json "$MINE_T:$MINE t3:3" >"$BT_RUN/apps2.json"
+bt_ns "$BT_LB" curl -sS -X PUT --max-time 5 http://127.0.0.1:18081/_test/apps \
+	--data-binary @"$BT_RUN/apps2.json" || bt_fail "cannot set the second server's apps"
+bt_ns "$BT_LB" curl -sS -X POST --max-time 5 http://127.0.0.1:18080/_test/cut || true
+kill -KILL "$REPLAY1"
+bt_wait_line "$BT_BATOND_LOG" 'marathon http://127.0.0.1:18081: event stream connected' 20 ||
+	bt_fail "D: no failover to the second URL"
+n=$(applied_count)
+status 18081 t4 1 TASK_RUNNING
+wait_applied $((n + 1))
+bt_client tcp --addr "$LB" --port $PORT --count 100 --max-seconds 30 --timeout 5 >"$BT_RUN/d" ||
+	bt_fail "client failed"
+bt_expect_all_ok "$BT_RUN/d" 100 "D"
+echo "D: first Marathon killed mid-event; following the second: $(grep '^backend' "$BT_RUN/d" | tr '\n' ' ')"
+[ "$(bt_backend_count "$BT_RUN/d" b1)" -gt 10 ] || bt_fail "D: the task from the second Marathon's event got no flows"
+grep -E 'fail|error' "$BT_BATOND_LOG" | grep -v 'level' | tail -n 3 | sed 's/^/  batond: /'
+echo "PASS"

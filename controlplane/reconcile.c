@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -115,11 +116,19 @@ static int cmp_backend_ids(const void *a, const void *b)
 		      sizeof(struct baton_backend));
 }
 
+static __u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void index_backends(struct reconcile *rc)
 {
 	rc->be_index_len = 0;
 	for (__u32 id = 0; id < BATON_MAX_BACKENDS; id++) {
-		if (rc->be[id].used)
+		if (rc->be[id].used || rc->be[id].retired_ms)
 			rc->be_index[rc->be_index_len++] = id;
 	}
 	sort_base = rc->be;
@@ -136,7 +145,7 @@ static int find_backend(const struct reconcile *rc, const struct baton_backend *
 		int c = memcmp(&rc->be[id].b, b, sizeof(*b));
 
 		if (c == 0)
-			return rc->be[id].used ? (int)id : -1;
+			return rc->be[id].used || rc->be[id].retired_ms ? (int)id : -1;
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -147,13 +156,17 @@ static int find_backend(const struct reconcile *rc, const struct baton_backend *
 
 static int alloc_backend(struct reconcile *rc)
 {
+	__u64 now = mono_ms();
+
 	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++) {
 		__u32 id = (rc->be_next + i) % BATON_MAX_BACKENDS;
+		struct rc_backend *e = &rc->be[id];
 
-		if (!rc->be[id].used) {
-			rc->be_next = id + 1;
-			return id;
-		}
+		if (e->used || (e->retired_ms && now - e->retired_ms < RC_RETIRE_MS))
+			continue;
+		memset(e, 0, sizeof(*e));
+		rc->be_next = id + 1;
+		return id;
 	}
 	return -1;
 }
@@ -191,6 +204,13 @@ static int backend_id(struct reconcile *rc, const struct config_backend *cb)
 	for (__u32 i = 0; id < 0 && i < rc->n_new; i++) {
 		if (memcmp(&rc->be[rc->new_ids[i]].b, &b, sizeof(b)) == 0)
 			id = rc->new_ids[i];
+	}
+	if (id >= 0 && !rc->be[id].used) {
+		/* A retired backend is back: same id, its SNAT port walk continues. */
+		if (bpf_map_update_elem(rc->be_fd, &id, &b, BPF_ANY) < 0)
+			return log_errno(errno, "cannot write backend %d", id);
+		rc->be[id].used = true;
+		rc->be[id].retired_ms = 0;
 	}
 	if (id < 0) {
 		id = alloc_backend(rc);
@@ -444,6 +464,11 @@ static int remove_stale(struct reconcile *rc, const struct config *cfg)
 		}
 	}
 
+	/*
+	 * Tables of removed services. Each delete waits for an RCU grace period, and this
+	 * kernel has no batch delete for arrays of maps (ENOTSUPP), but removals are few
+	 * per apply; adopted services are included (has_table is unknown for them).
+	 */
 	for (__u32 sid = 0; sid < BATON_MAX_SERVICES; sid++) {
 		struct rc_service *rs = &rc->svc[sid];
 
@@ -462,7 +487,8 @@ static int remove_stale(struct reconcile *rc, const struct config *cfg)
 		/* Flows to it keep their rewrite; only new flows stop (no table has it). */
 		if (bpf_map_update_elem(rc->be_fd, &id, &empty, BPF_ANY) < 0)
 			err = log_errno(errno, "cannot clear backend %u", id);
-		memset(&rc->be[id], 0, sizeof(rc->be[id]));
+		rc->be[id].used = false;
+		rc->be[id].retired_ms = mono_ms();
 	}
 	return err;
 }

@@ -23,10 +23,19 @@ struct reconcile_settings {
 	__u64 tcp_idle_ns, udp_idle_ns, tcp_close_ns, port_reuse_ns, fib_cache_ns;
 };
 
+/*
+ * A removed backend keeps its id, retired, for RC_RETIRE_MS: if the same address and
+ * port come back meanwhile (a task restarted on the same agent port) they get the same
+ * id, so the XDP program's per-backend SNAT port walk goes on where it was instead of
+ * starting over on ports whose connections the backend may still hold in TIME_WAIT.
+ */
+#define RC_RETIRE_MS 120000
+
 struct rc_backend {
 	struct baton_backend b;
-	bool used;
-	bool wanted; /* scratch during an apply */
+	bool used;	  /* the map slot holds b */
+	bool wanted;	  /* scratch during an apply */
+	__u64 retired_ms; /* removed at this time (CLOCK_MONOTONIC ms); 0 = not retired */
 };
 
 struct rc_service {

@@ -234,6 +234,11 @@ static void test_backend_removal_keeps_ids(void **state)
 	/* Applying the same thing again rebuilds nothing. */
 	apply(f, cfg_less);
 	assert_int_equal(read_table(f, after.service_id, counts, 16), id_after);
+
+	/* The removed backend comes back soon (a task restarted on the same port): it gets
+	 * its old id back, so the XDP program's SNAT port walk towards it goes on. */
+	apply(f, cfg_two);
+	assert_int_equal(backend_id(f, "10.1.0.12", 31002), b2);
 }
 
 static void test_service_removal(void **state)

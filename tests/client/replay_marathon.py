@@ -139,8 +139,12 @@ def main():
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            # Registered before the headers go out: an event posted once the client
+            # saw them is not lost.
+            q = queue.Queue()
             with lock:
                 stats["streams"] += 1
+                streams.append(q)
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
@@ -165,26 +169,22 @@ def main():
                     self.wfile.write(f)
                     self.wfile.flush()
                     time.sleep(0.05)
-                q = queue.Queue()
-                with lock:
-                    streams.append(q)
-                try:
-                    while time.time() < deadline:
-                        try:
-                            f = q.get(timeout=a.heartbeat)
-                        except queue.Empty:
-                            f = b"\r\n"  # heartbeat
-                        if f is None:  # cut mid-event
-                            self.wfile.write(b"event: status_update_event\r\ndata: {\"app")
-                            self.wfile.flush()
-                            return
-                        self.wfile.write(f)
+                while time.time() < deadline:
+                    try:
+                        f = q.get(timeout=a.heartbeat)
+                    except queue.Empty:
+                        f = b"\r\n"  # heartbeat
+                    if f is None:  # cut mid-event
+                        self.wfile.write(b"event: status_update_event\r\ndata: {\"app")
                         self.wfile.flush()
-                finally:
-                    with lock:
-                        streams.remove(q)
+                        return
+                    self.wfile.write(f)
+                    self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 return
+            finally:
+                with lock:
+                    streams.remove(q)
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), H)
     srv.daemon_threads = True

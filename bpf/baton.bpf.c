@@ -289,10 +289,13 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct bat
 	return emit(ctx, p, f, cfg, now);
 }
 
-/* Client side of the flow: a retransmitted SYN hashes to the same backend. */
-static __always_inline __u32 flow_hash(const struct baton_flow_key *k)
+/*
+ * Client side of the flow: a retransmitted SYN hashes to the same backend. A sticky
+ * service leaves the port out, so all of a client's connections go to one backend.
+ */
+static __always_inline __u32 flow_hash(const struct baton_flow_key *k, int sticky)
 {
-	__u32 h = 0x9e3779b9u ^ ((__u32)k->sport | ((__u32)k->proto << 16));
+	__u32 h = 0x9e3779b9u ^ ((sticky ? 0 : (__u32)k->sport) | ((__u32)k->proto << 16));
 
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
@@ -478,7 +481,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	m = bpf_map_lookup_elem(table, &zero);
 	if (m == NULL || *m == 0)
 		return no_backend(ctx, p, fe->service_id);
-	idx = 1 + flow_hash(&p->key) % *m;
+	idx = 1 + flow_hash(&p->key, fe->flags & BATON_FE_F_STICKY) % *m;
 	slot = bpf_map_lookup_elem(table, &idx);
 	if (slot == NULL || *slot == BATON_NO_BACKEND)
 		return no_backend(ctx, p, fe->service_id);

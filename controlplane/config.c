@@ -363,8 +363,8 @@ static int parse_backends(const cJSON *arr, struct config_service *s, const char
 static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct config_service *s,
 			 struct errbuf *e)
 {
-	static const char *const known[] = { "name",	 "vip",		"port",
-					     "protocol", "maglev_size", "backends" };
+	static const char *const known[] = { "name",	    "vip",	"port",	 "protocol",
+					     "maglev_size", "backends", "sticky" };
 	enum {
 		F_NAME,
 		F_VIP,
@@ -372,6 +372,7 @@ static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct co
 		F_PROTO,
 		F_MAGLEV,
 		F_BACKENDS,
+		F_STICKY,
 		F_N
 	};
 	const cJSON *f[F_N];
@@ -412,6 +413,12 @@ static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct co
 	else
 		return fail(e, -EINVAL, "%s: field \"protocol\": expected \"tcp\" or \"udp\"",
 			    label);
+	if (f[F_STICKY] != NULL) {
+		if (!cJSON_IsBool(f[F_STICKY]))
+			return fail(e, -EINVAL, "%s: field \"sticky\": expected true or false",
+				    label);
+		s->sticky = cJSON_IsTrue(f[F_STICKY]);
+	}
 	s->maglev_size = default_m;
 	if (f[F_MAGLEV] != NULL) {
 		err = get_maglev_size(f[F_MAGLEV], label, &s->maglev_size, e);

@@ -14,6 +14,7 @@
 #ifndef BATON_CONFIG_H
 #define BATON_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -34,6 +35,7 @@ struct config_service {
 	__be32 vip[4];			 /* be; IPv4 in vip[0], vip[1..3] zero */
 	__u16 port;			 /* host order */
 	__u8 proto;			 /* IPPROTO_TCP or IPPROTO_UDP */
+	bool sticky;			 /* new flows hash on the client address only */
 	__u32 maglev_size;		 /* prime; the service's own or the file's default */
 	size_t n_backends;		 /* <= maglev_size */
 	struct config_backend *backends; /* in file order; NULL when n_backends is 0 */

@@ -368,7 +368,8 @@ static int flush_swaps(struct reconcile *rc)
 /* The frontend and the VIP address entry; after flush_swaps(), so the table exists. */
 static int write_frontend(struct reconcile *rc, const struct config_service *s, __u32 sid)
 {
-	struct baton_frontend fe = { .service_id = sid },
+	struct baton_frontend fe = { .service_id = sid,
+				     .flags = s->sticky ? BATON_FE_F_STICKY : 0 },
 			      addr_fe = { .flags = BATON_FE_F_ADDR_ONLY };
 	struct baton_frontend_key fk, ak;
 
@@ -548,10 +549,13 @@ int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 	else
 		flush_swaps(rc); /* what was built still serves its services */
 	for (size_t i = 0; i < cfg->n_services && !err; i++) {
-		if (rc->svc[sids[i]].fe_ok)
+		struct rc_service *rs = &rc->svc[sids[i]];
+
+		if (rs->fe_ok && rs->sticky == cfg->services[i].sticky)
 			continue; /* written by an earlier apply, unchanged since */
 		err = write_frontend(rc, &cfg->services[i], sids[i]);
-		rc->svc[sids[i]].fe_ok = !err;
+		rs->fe_ok = !err;
+		rs->sticky = cfg->services[i].sticky;
 	}
 	free(sids);
 	if (err) {

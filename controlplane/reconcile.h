@@ -44,6 +44,7 @@ struct rc_service {
 	bool wanted;
 	bool has_table;
 	bool fe_ok;	 /* its frontend and VIP address entry are in the map */
+	bool sticky;	 /* as written in its frontend */
 	__u64 input_sum; /* fingerprint of what built the table in the map (backends, M) */
 };
 

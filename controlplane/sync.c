@@ -245,6 +245,7 @@ static int lower_one(const struct marathon_service *ms, __u8 family, const __be3
 	memcpy(cs->vip, addr, sizeof(cs->vip));
 	cs->port = ms->service_port;
 	cs->proto = ms->protocol;
+	cs->sticky = ms->sticky; /* HAPROXY_{n}_STICKY: for L4, the client address only */
 	cs->maglev_size = maglev_size ? maglev_size : sync_maglev_size(ms->n_backends);
 	cs->backends = calloc(ms->n_backends ? ms->n_backends : 1, sizeof(*cs->backends));
 	if (cs->backends == NULL)

@@ -48,6 +48,7 @@ struct baton_frontend_key {
 };
 
 #define BATON_FE_F_ADDR_ONLY (1u << 0) /* address entry: no service behind it */
+#define BATON_FE_F_STICKY (1u << 1)    /* Maglev hashes the client address only */
 
 struct baton_frontend {
 	__u32 service_id; /* index into the maglev outer map and service counters */

@@ -1434,12 +1434,22 @@ static void setup_maglev_multi(void)
 		slots[i] = i == 0 ? m : i > m ? BE_UNREACH : i % 2 ? BE_1_TCP4 : BE_2_TCP4;
 	must(fx_put_maglev(skel, SVC_MULTI, slots, 2 * m + 1));
 	put_frontend(4, VIP4, 8000, IPPROTO_TCP, SVC_MULTI);
+	/* The same table behind a sticky frontend (HAPROXY_{n}_STICKY). */
+	{
+		struct baton_frontend_key k = { .port = htons(8001),
+						.proto = IPPROTO_TCP,
+						.family = BATON_FAMILY_V4 };
+		struct baton_frontend fe = { .service_id = SVC_MULTI, .flags = BATON_FE_F_STICKY };
+
+		fx_addr(4, VIP4, k.addr);
+		must(bpf_map_update_elem(map_fd(skel->maps.frontends), &k, &fe, BPF_ANY));
+	}
 }
 
-/* Which backend a SYN from cport went to: 1, 2, or -1 with err set. */
-static int maglev_syn(int cport, char *err, size_t errlen)
+/* Which backend a SYN from cport to dport went to: 1, 2, or -1 with err set. */
+static int maglev_syn_to(int cport, int dport, char *err, size_t errlen)
 {
-	const struct pkt_spec syn = { FROM_CLIENT, TCP4(CLIENT4, VIP4, cport, 8000, TH_SYN) };
+	const struct pkt_spec syn = { FROM_CLIENT, TCP4(CLIENT4, VIP4, cport, dport, TH_SYN) };
 	uint8_t out[PKT_MAX];
 	uint32_t len = sizeof(out);
 	struct pkt_info pi;
@@ -1458,7 +1468,33 @@ static int maglev_syn(int cport, char *err, size_t errlen)
 	return -1;
 }
 
+static int maglev_syn(int cport, char *err, size_t errlen)
+{
+	return maglev_syn_to(cport, 8000, err, errlen);
+}
+
 static int maglev_first[MAGLEV_FLOWS];
+
+/* Sticky: the same client from any port lands on one backend. */
+static int chk_maglev_sticky(const struct xdp_case *c, char *err, size_t errlen)
+{
+	int i, first = -1;
+
+	for (i = 0; i < MAGLEV_FLOWS; i++) {
+		int b = maglev_syn_to(47000 + i, 8001, err, errlen);
+
+		if (b < 0)
+			return -1;
+		if (first < 0)
+			first = b;
+		if (b != first) {
+			errf(err, errlen, "sticky: port %d went to backend %d, port 47000 to %d",
+			     47000 + i, b, first);
+			return 0;
+		}
+	}
+	return 0;
+}
 
 static int chk_maglev_spread(const struct xdp_case *c, char *err, size_t errlen)
 {
@@ -1500,6 +1536,9 @@ static const struct xdp_case maglev_cases[] = {
 	{ .desc = "flow table lost: the same SYNs pick the same backends again",
 	  .action = CHECK_ONLY,
 	  .check = chk_maglev_again },
+	{ .desc = "sticky frontend: 32 SYNs of one client from distinct ports, one backend",
+	  .action = CHECK_ONLY,
+	  .check = chk_maglev_sticky },
 };
 
 static const struct group groups[] = {

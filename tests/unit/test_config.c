@@ -75,6 +75,7 @@ static void test_valid_file(void **state)
 	assert_int_equal(s->vip[0], htonl(0x0a000064)); /* network order */
 	assert_int_equal(s->port, 80);
 	assert_int_equal(s->proto, IPPROTO_TCP);
+	assert_false(s->sticky);
 	assert_int_equal(s->maglev_size, 65537);
 	assert_int_equal(s->n_backends, 3);
 	b = s->backends;
@@ -168,6 +169,14 @@ static void test_defaults_and_edges(void **state)
 	assert_int_equal(c.services[0].maglev_size, 7);
 	config_free(&c);
 	free(j);
+
+	/* sticky: hash on the client address only. */
+	j = dq("{'services':[{'name':'a','vip':'1.2.3.4','port':80,'protocol':'tcp',"
+	       "'sticky':true,'backends':[]}]}");
+	assert_int_equal(config_parse(j, strlen(j), &c, err, sizeof(err)), 0);
+	assert_true(c.services[0].sticky);
+	config_free(&c);
+	free(j);
 }
 
 struct bad_case {
@@ -188,6 +197,8 @@ struct bad_case {
 	"{'address':'10.1.0.7','port':1},{'address':'10.1.0.8','port':1}"
 
 static const struct bad_case bad_cases[] = {
+	{ SVC(WEB ",'sticky':'yes','backends':[]"),
+	  "service \"web\": field \"sticky\": expected true or false" },
 	/* JSON syntax */
 	{ "", "invalid JSON: empty document" },
 	{ "  \n ", "invalid JSON: empty document" },

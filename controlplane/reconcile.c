@@ -24,11 +24,14 @@ int reconcile_init(struct reconcile *rc, int fe_fd, int be_fd, int maglev_fd, in
 	rc->be_index = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be_index));
 	rc->new_ids = calloc(BATON_MAX_BACKENDS, sizeof(*rc->new_ids));
 	rc->swap_sid = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_sid));
+	rc->svc_index = calloc(BATON_MAX_SERVICES, sizeof(*rc->svc_index));
+	rc->new_sids = calloc(BATON_MAX_SERVICES, sizeof(*rc->new_sids));
 	rc->swap_fd = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_fd));
 	rc->swap_sum = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_sum));
 	rc->svc = calloc(BATON_MAX_SERVICES, sizeof(*rc->svc));
 	if (rc->be == NULL || rc->be_index == NULL || rc->new_ids == NULL || rc->svc == NULL ||
-	    rc->swap_sid == NULL || rc->swap_fd == NULL || rc->swap_sum == NULL) {
+	    rc->swap_sid == NULL || rc->swap_fd == NULL || rc->swap_sum == NULL ||
+	    rc->svc_index == NULL || rc->new_sids == NULL) {
 		reconcile_free(rc);
 		return -ENOMEM;
 	}
@@ -41,6 +44,8 @@ void reconcile_free(struct reconcile *rc)
 	free(rc->be_index);
 	free(rc->new_ids);
 	free(rc->swap_sid);
+	free(rc->svc_index);
+	free(rc->new_sids);
 	free(rc->swap_fd);
 	free(rc->swap_sum);
 	free(rc->svc);
@@ -48,6 +53,8 @@ void reconcile_free(struct reconcile *rc)
 	rc->be_index = NULL;
 	rc->new_ids = NULL;
 	rc->swap_sid = NULL;
+	rc->svc_index = NULL;
+	rc->new_sids = NULL;
 	rc->swap_fd = NULL;
 	rc->swap_sum = NULL;
 	rc->svc = NULL;
@@ -171,9 +178,47 @@ static int alloc_backend(struct reconcile *rc)
 	return -1;
 }
 
+/* Services by frontend key: a sorted index like the backends' (rebuilt when one came
+ * or went), plus the few allocated by the apply in progress. */
+static const struct rc_service *svc_sort_base;
+
+static int cmp_service_ids(const void *a, const void *b)
+{
+	return memcmp(&svc_sort_base[*(const __u32 *)a].fk, &svc_sort_base[*(const __u32 *)b].fk,
+		      sizeof(struct baton_frontend_key));
+}
+
+static void index_services(struct reconcile *rc)
+{
+	rc->svc_index_len = 0;
+	for (__u32 id = 0; id < BATON_MAX_SERVICES; id++) {
+		if (rc->svc[id].used)
+			rc->svc_index[rc->svc_index_len++] = id;
+	}
+	svc_sort_base = rc->svc;
+	qsort(rc->svc_index, rc->svc_index_len, sizeof(*rc->svc_index), cmp_service_ids);
+	rc->n_new_svc = 0;
+}
+
 static int find_service(const struct reconcile *rc, const struct baton_frontend_key *fk)
 {
-	for (__u32 id = 0; id < BATON_MAX_SERVICES; id++) {
+	size_t lo = 0, hi = rc->svc_index_len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		__u32 id = rc->svc_index[mid];
+		int c = memcmp(&rc->svc[id].fk, fk, sizeof(*fk));
+
+		if (c == 0)
+			return rc->svc[id].used ? (int)id : -1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (__u32 i = 0; i < rc->n_new_svc; i++) {
+		__u32 id = rc->new_sids[i];
+
 		if (rc->svc[id].used && memcmp(&rc->svc[id].fk, fk, sizeof(*fk)) == 0)
 			return id;
 	}
@@ -400,6 +445,7 @@ static int apply_service(struct reconcile *rc, const struct config_service *s, _
 		}
 		rc->svc[sid].fk = fk;
 		rc->svc[sid].used = true;
+		rc->new_sids[rc->n_new_svc++] = sid;
 		rc->set_changed = true;
 		rc->svc[sid].has_table = false;
 	}
@@ -528,8 +574,10 @@ int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 	for (__u32 i = 0; i < BATON_MAX_BACKENDS; i++)
 		rc->be[i].wanted = false;
 	/* The index stays valid while no backend came or went. */
-	if (rc->set_changed || rc->be_index_len == 0)
+	if (rc->set_changed || rc->be_index_len == 0 || rc->svc_index_len == 0) {
 		index_backends(rc);
+		index_services(rc);
+	}
 	rc->n_new = 0;
 	rc->set_changed = false;
 	for (__u32 i = 0; i < BATON_MAX_SERVICES; i++)

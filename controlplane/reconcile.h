@@ -63,6 +63,10 @@ struct reconcile {
 	bool set_changed;	/* a service or backend came or went: reindex, look for stale */
 	struct rc_service *svc; /* BATON_MAX_SERVICES, indexed by service id */
 	__u32 svc_next;
+	__u32 *svc_index; /* used service ids sorted by frontend key, for bsearch */
+	__u32 svc_index_len;
+	__u32 *new_sids; /* service ids allocated since the index was built */
+	__u32 n_new_svc;
 	__u32 n_backends, n_services; /* in use after the last apply */
 };
 

@@ -18,32 +18,12 @@
 #include <cjson/cJSON.h>
 
 #include "baton_abi.h"
+#include "errbuf.h"
 #include "config.h"
 #include "maglev.h"
 
 #define LABEL_MAX 128
 #define ECHO_MAX 48 /* user text quoted back in a message */
-
-struct errbuf {
-	char *buf;
-	size_t len;
-};
-
-static int fail(struct errbuf *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Writes the one message (when the caller gave a buffer) and passes the code through. */
-static int fail(struct errbuf *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e->buf != NULL && e->len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(e->buf, e->len, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* User text quoted in a message: short, printable ASCII, nothing that breaks quoting. */
 static const char *echo(const char *s, char dst[ECHO_MAX])

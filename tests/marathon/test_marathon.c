@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+
+#include "fixtures.h"
 #include <cjson/cJSON.h>
 
 #include "baton_abi.h"
@@ -34,25 +36,7 @@ static const char *fixtures;
 
 static char *load(const char *rel, size_t *len)
 {
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", fixtures, rel);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = n;
-	return buf;
+	return fixture_read(fixtures, rel, len);
 }
 
 struct resolver {
@@ -2303,16 +2287,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_scale),
 	};
-	struct stat st;
 
-	fixtures = getenv("BATON_FIXTURES");
-	if (fixtures == NULL || fixtures[0] == '\0')
-		fixtures = argc > 1 ? argv[1] : NULL;
-	if (fixtures == NULL || stat(fixtures, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		printf("SKIP: Marathon fixtures not found (%s); pass the directory or set "
-		       "BATON_FIXTURES\n",
-		       fixtures ? fixtures : "no path given");
+	fixtures = fixtures_dir(argc, argv, NULL);
+	if (fixtures == NULL)
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

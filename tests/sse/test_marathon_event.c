@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+
+#include "fixtures.h"
 #include <cjson/cJSON.h>
 
 #include "baton_abi.h"
@@ -32,33 +34,9 @@ static char events_dir[4096];
 
 /* ---- helpers ---- */
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc(n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = n;
-	return buf;
-}
-
 static char *read_fixture(const char *name, size_t *len)
 {
-	char path[sizeof(events_dir) + 256];
-
-	snprintf(path, sizeof(path), "%s/%s", events_dir, name);
-	return read_all(path, len);
+	return fixture_read(events_dir, name, len);
 }
 
 /* Test JSON is written with single quotes for readability; this swaps them. */
@@ -891,19 +869,11 @@ static void test_args(void **state)
 
 static bool find_fixtures(int argc, char **argv)
 {
-	const char *env = getenv("BATON_FIXTURES");
-	const char *dir = env != NULL && env[0] != '\0' ? env : argc > 1 ? argv[1] : NULL;
-	struct stat st;
+	const char *dir = fixtures_dir(argc, argv, "events");
 
-	if (dir == NULL) {
-		fprintf(stderr, "no fixtures directory: pass it or set BATON_FIXTURES\n");
+	if (dir == NULL)
 		return false;
-	}
-	snprintf(events_dir, sizeof(events_dir), "%s/events", dir);
-	if (stat(events_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "Marathon fixtures not found at %s: skipping\n", events_dir);
-		return false;
-	}
+	snprintf(events_dir, sizeof(events_dir), "%s", dir);
 	return true;
 }
 

@@ -558,6 +558,14 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct config
 	return 0;
 }
 
+static void options_free(struct options *o)
+{
+	for (size_t i = 0; i < o->mc.n_urls; i++)
+		free(o->url_buf[i]);
+	free(o->basic_auth);
+	free(o->token);
+}
+
 /* Around each Marathon apply, what load_and_apply() does around a file's. */
 struct hook_ctx {
 	struct options *o;
@@ -644,8 +652,11 @@ int main(int argc, char **argv)
 	log_route_libbpf();
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
-	if (o.dry_run)
-		return dry_run(&o);
+	if (o.dry_run) {
+		err = dry_run(&o);
+		options_free(&o);
+		return err;
+	}
 	marathon = o.mc.n_urls > 0;
 
 	if (o.detach) {
@@ -775,9 +786,6 @@ out:
 		datapath_close(&dp);
 	if (sfd >= 0)
 		close(sfd);
-	for (size_t i = 0; i < o.mc.n_urls; i++)
-		free(o.url_buf[i]);
-	free(o.basic_auth);
-	free(o.token);
+	options_free(&o);
 	return err ? 1 : 0;
 }

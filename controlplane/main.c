@@ -509,8 +509,22 @@ static void summarize(const struct config *cfg, size_t *n_backends)
 }
 
 /* Have the kernel resolve every backend (or its gateway) before the first packet. */
-static void probe_backends(struct neigh_prober *np, const struct config *cfg)
+/*
+ * Have the kernel resolve backends (or their gateways) before their first packet: all
+ * of them after the first apply, then only those an apply added, so that an event on
+ * a large cluster does not send a probe to every backend.
+ */
+static void probe_backends(struct neigh_prober *np, const struct reconcile *rc,
+			   const struct config *cfg, bool all)
 {
+	if (!all) {
+		for (__u32 i = 0; i < rc->n_new; i++) {
+			const struct baton_backend *b = &rc->be[rc->new_ids[i]].b;
+
+			neigh_probe(np, b->family, b->addr, 0);
+		}
+		return;
+	}
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct config_service *s = &cfg->services[i];
 
@@ -551,7 +565,7 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct config
 	}
 	config_free(running);
 	*running = next;
-	probe_backends(np, running);
+	probe_backends(np, rc, running, true); /* a file is small: probe all of it */
 	summarize(running, &n_backends);
 	log_info("applied config: %zu services, %zu backends (%u backend ids in use)",
 		 running->n_services, n_backends, rc->n_backends);
@@ -570,6 +584,8 @@ static void options_free(struct options *o)
 struct hook_ctx {
 	struct options *o;
 	struct neigh_prober *np;
+	struct reconcile *rc;
+	bool probed_all;
 };
 
 static void hook_before_apply(void *ctx, const struct config *cfg)
@@ -583,7 +599,8 @@ static void hook_after_apply(void *ctx, const struct config *cfg)
 {
 	struct hook_ctx *hc = ctx;
 
-	probe_backends(hc->np, cfg);
+	probe_backends(hc->np, hc->rc, cfg, !hc->probed_all);
+	hc->probed_all = true;
 }
 
 /* batond --marathon URL --dry-run: one fetch, the services as JSON, no BPF at all. */
@@ -642,7 +659,7 @@ int main(int argc, char **argv)
 	struct neigh_prober np = { .fd4 = -1, .fd6 = -1 };
 	struct marathon_client mc = {};
 	struct sync sy = {};
-	struct hook_ctx hc = { .o = &o, .np = &np };
+	struct hook_ctx hc = { .o = &o, .np = &np, .rc = &rc };
 	bool marathon;
 	struct ring_buffer *rb = NULL;
 	sigset_t mask;

@@ -333,8 +333,8 @@ static void report_once(struct sync *s, const struct marathon_services *svcs)
 	}
 }
 
-/* Services from the model, lowered and applied. */
-static int rebuild(struct sync *s)
+/* Services from the model, lowered and applied; why: "fetch" or the event's type. */
+static int rebuild(struct sync *s, const char *why)
 {
 	struct marathon_problems probs = {};
 	struct marathon_services next = {};
@@ -373,9 +373,9 @@ static int rebuild(struct sync *s)
 	} else {
 		for (size_t i = 0; i < cfg.n_services; i++)
 			n_backends += cfg.services[i].n_backends;
-		log_info("applied marathon state: %zu apps, %zu services, %zu frontends, "
+		log_info("applied marathon state (%s): %zu apps, %zu services, %zu frontends, "
 			 "%zu backends",
-			 s->apps.n, s->services.n, cfg.n_services, n_backends);
+			 why, s->apps.n, s->services.n, cfg.n_services, n_backends);
 		if (s->hooks.after_apply != NULL)
 			s->hooks.after_apply(s->hooks.ctx, &cfg);
 	}
@@ -413,7 +413,7 @@ int sync_on_apps(void *ctx, const char *body, size_t len)
 	s->apps = next;
 	s->have_apps = true;
 	s->fetches_applied++;
-	rebuild(s);
+	rebuild(s, "fetch");
 	return 0;
 }
 
@@ -496,7 +496,7 @@ int sync_on_event(void *ctx, const struct sse_event *sev)
 	if (r == MARATHON_APPLY_CHANGED) {
 		log_debug("event %s: app %s task %s %s", ev.type, ev.app_id, ev.task_id,
 			  ev.task_status);
-		rebuild(s);
+		rebuild(s, ev.type);
 	}
 	return 0;
 }

@@ -542,8 +542,7 @@ static int on_neigh_req(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static int load_and_apply(struct options *o, struct reconcile *rc, struct config *running,
-			  struct neigh_prober *np)
+static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_prober *np)
 {
 	struct config next = {};
 	char err_msg[512];
@@ -560,16 +559,15 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct config
 	if (err) {
 		log_err("configuration from %s only partly applied; fix it and send SIGHUP",
 			o->config_path);
-		config_free(&next);
-		return err;
+	} else {
+		probe_backends(np, rc, &next, true); /* a file is small: probe all of it */
+		summarize(&next, &n_backends);
+		log_info("applied config: %zu services, %zu backends (%u backend ids in use)",
+			 next.n_services, n_backends, rc->n_backends);
 	}
-	config_free(running);
-	*running = next;
-	probe_backends(np, rc, running, true); /* a file is small: probe all of it */
-	summarize(running, &n_backends);
-	log_info("applied config: %zu services, %zu backends (%u backend ids in use)",
-		 running->n_services, n_backends, rc->n_backends);
-	return 0;
+	/* The reconciler keeps what it needs; the parsed file is not kept. */
+	config_free(&next);
+	return err;
 }
 
 static void options_free(struct options *o)
@@ -655,7 +653,6 @@ int main(int argc, char **argv)
 	struct options o = {};
 	struct datapath dp = {};
 	struct reconcile rc = {};
-	struct config running = {};
 	struct neigh_prober np = { .fd4 = -1, .fd6 = -1 };
 	struct marathon_client mc = {};
 	struct sync sy = {};
@@ -734,7 +731,7 @@ int main(int argc, char **argv)
 		marathon_client_start(&mc);
 	} else {
 		/* Maps first, program second: an attached program never sees empty maps. */
-		err = load_and_apply(&o, &rc, &running, &np);
+		err = load_and_apply(&o, &rc, &np);
 		if (err && !dp.adopted)
 			goto out;
 	}
@@ -781,7 +778,7 @@ int main(int argc, char **argv)
 				marathon_client_want_fetch(&mc);
 			} else {
 				log_info("SIGHUP: reloading %s", o.config_path);
-				load_and_apply(&o, &rc, &running, &np);
+				load_and_apply(&o, &rc, &np);
 			}
 			continue;
 		}
@@ -797,7 +794,6 @@ out:
 	}
 	ring_buffer__free(rb);
 	neigh_prober_free(&np);
-	config_free(&running);
 	reconcile_free(&rc);
 	if (dp.skel != NULL)
 		datapath_close(&dp);

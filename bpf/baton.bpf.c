@@ -470,12 +470,13 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	struct baton_flow_key rkey = {};
 	struct baton_backend *be;
 	struct baton_stats *s;
-	__u32 zero = 0, idx, bid, *slot, *m, *cur;
+	__u32 zero = 0, idx, bid, *slot, *m, *cur, gen_slot;
 	__u32 cpu, ncpu, range, per_cpu;
 	void *table;
 	int found = 0, r;
 
-	table = bpf_map_lookup_elem(&maglev, &fe->service_id);
+	gen_slot = BATON_MAGLEV_SLOT(fe->service_id, !!(fe->flags & BATON_FE_F_GEN1));
+	table = bpf_map_lookup_elem(&maglev, &gen_slot);
 	if (table == NULL)
 		return no_backend(ctx, p, fe->service_id);
 	m = bpf_map_lookup_elem(table, &zero);

@@ -35,7 +35,7 @@ struct maglev_table {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, BATON_MAX_SERVICES);
+	__uint(max_entries, 2 * BATON_MAX_SERVICES); /* two generations per service */
 	__type(key, __u32);
 	__array(values, struct maglev_table);
 } maglev SEC(".maps");

@@ -23,15 +23,14 @@ int reconcile_init(struct reconcile *rc, int fe_fd, int be_fd, int maglev_fd, in
 	rc->be = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be));
 	rc->be_index = calloc(BATON_MAX_BACKENDS, sizeof(*rc->be_index));
 	rc->new_ids = calloc(BATON_MAX_BACKENDS, sizeof(*rc->new_ids));
-	rc->swap_sid = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_sid));
+	rc->swap_sid = calloc(2 * BATON_MAX_SERVICES, sizeof(*rc->swap_sid));
 	rc->svc_index = calloc(BATON_MAX_SERVICES, sizeof(*rc->svc_index));
 	rc->new_sids = calloc(BATON_MAX_SERVICES, sizeof(*rc->new_sids));
-	rc->swap_fd = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_fd));
-	rc->swap_sum = calloc(BATON_MAX_SERVICES, sizeof(*rc->swap_sum));
+	rc->swap_fd = calloc(2 * BATON_MAX_SERVICES, sizeof(*rc->swap_fd));
 	rc->svc = calloc(BATON_MAX_SERVICES, sizeof(*rc->svc));
 	if (rc->be == NULL || rc->be_index == NULL || rc->new_ids == NULL || rc->svc == NULL ||
-	    rc->swap_sid == NULL || rc->swap_fd == NULL || rc->swap_sum == NULL ||
-	    rc->svc_index == NULL || rc->new_sids == NULL) {
+	    rc->swap_sid == NULL || rc->swap_fd == NULL || rc->svc_index == NULL ||
+	    rc->new_sids == NULL) {
 		reconcile_free(rc);
 		return -ENOMEM;
 	}
@@ -47,7 +46,6 @@ void reconcile_free(struct reconcile *rc)
 	free(rc->svc_index);
 	free(rc->new_sids);
 	free(rc->swap_fd);
-	free(rc->swap_sum);
 	free(rc->svc);
 	rc->be = NULL;
 	rc->be_index = NULL;
@@ -56,7 +54,6 @@ void reconcile_free(struct reconcile *rc)
 	rc->svc_index = NULL;
 	rc->new_sids = NULL;
 	rc->swap_fd = NULL;
-	rc->swap_sum = NULL;
 	rc->svc = NULL;
 }
 
@@ -103,6 +100,7 @@ int reconcile_adopt(struct reconcile *rc)
 			continue;
 		rc->svc[fe.service_id].fk = key;
 		rc->svc[fe.service_id].used = true;
+		rc->svc[fe.service_id].gen = !!(fe.flags & BATON_FE_F_GEN1);
 		rc->n_services++;
 	}
 	log_info("adopted pinned state: %u services, %u backends", rc->n_services, rc->n_backends);
@@ -288,6 +286,51 @@ static __u64 input_fingerprint(const struct maglev_backend *mb, size_t n, __u32 
 	return sum;
 }
 
+#define SWAP_BATCH 256
+
+/*
+ * Every update of an array of maps makes the kernel wait for an RCU grace period
+ * (tens of ms here), so the tables of one apply are swapped in by one batch update,
+ * which waits once (kernels without batch support for it: one update each).
+ */
+static int flush_swaps(struct reconcile *rc)
+{
+	__u32 count = rc->n_swap;
+	int err = 0;
+
+	if (count &&
+	    bpf_map_update_batch(rc->maglev_fd, rc->swap_sid, rc->swap_fd, &count, NULL) < 0) {
+		for (size_t i = 0; i < rc->n_swap; i++) {
+			if (bpf_map_update_elem(rc->maglev_fd, &rc->swap_sid[i], &rc->swap_fd[i],
+						BPF_ANY) < 0 &&
+			    !err)
+				err = log_errno(errno, "cannot swap in the table of service id %u",
+						rc->swap_sid[i]);
+		}
+	}
+	for (size_t i = 0; i < rc->n_swap; i++)
+		close(rc->swap_fd[i]);
+	rc->n_swap = 0;
+	return err;
+}
+
+/* Rewrites the standby generation's inner map of service sid with table[0..m]. */
+static int refill_standby(struct reconcile *rc, __u32 sid, __u32 *keys, __u32 *table, __u32 m)
+{
+	__u32 slot = BATON_MAGLEV_SLOT(sid, !rc->svc[sid].gen), id, count = m + 1;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(rc->maglev_fd, &slot, &id) < 0)
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_batch(fd, keys, table, &count, NULL) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 /*
  * Builds the service's Maglev table into a new inner map and swaps it into the outer
  * slot in one update. No backend with weight: the slot is emptied (new flows dropped).
@@ -331,16 +374,23 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 	table[0] = m;
 	err = maglev_build(mb, s->n_backends, m, table + 1);
 	if (err == -ENOENT) {
-		if (rs->has_table && bpf_map_delete_elem(rc->maglev_fd, &sid) < 0 &&
-		    errno != ENOENT) {
-			err = log_errno(errno, "service %s: cannot remove its table", s->name);
-			goto out;
+		/* No table at all: new flows get an RST (TCP) or are dropped. */
+		for (__u32 gen = 0; gen < 2; gen++) {
+			__u32 slot = BATON_MAGLEV_SLOT(sid, gen);
+
+			if ((rs->has_table || rs->standby_ok || !rs->fe_ok) &&
+			    bpf_map_delete_elem(rc->maglev_fd, &slot) < 0 && errno != ENOENT) {
+				err = log_errno(errno, "service %s: cannot remove its table",
+						s->name);
+				goto out;
+			}
 		}
 		if (rs->has_table || s->n_backends)
-			log_warn(
-				"service %s: no backend with weight > 0; new TCP connections get an RST, UDP is dropped",
-				s->name);
+			log_warn("service %s: no backend with weight > 0; new TCP connections get "
+				 "an RST, UDP is dropped",
+				 s->name);
 		rs->has_table = false;
+		rs->standby_ok = false;
 		err = 0;
 		goto out;
 	}
@@ -348,25 +398,62 @@ static int install_table(struct reconcile *rc, __u32 sid, const struct config_se
 		log_errno(err, "service %s: cannot build its Maglev table", s->name);
 		goto out;
 	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_tbl", sizeof(__u32), sizeof(__u32), m + 1,
-			    &opts);
-	if (fd < 0) {
-		err = log_errno(errno, "service %s: cannot create a table of %u slots", s->name, m);
-		goto out;
-	}
 	for (__u32 i = 0; i <= m; i++)
 		keys[i] = i;
-	count = m + 1;
-	if (bpf_map_update_batch(fd, keys, table, &count, NULL) < 0) {
-		err = log_errno(errno, "service %s: cannot fill its table", s->name);
+
+	/* The usual case: refill the standby generation in place, then flip to it. */
+	if (rs->has_table && rs->standby_ok && rs->standby_m == m &&
+	    mono_ms() - rs->flip_ms >= RC_REUSE_MS &&
+	    refill_standby(rc, sid, keys, table, m) == 0) {
+		rs->pending = true;
+		rs->pending_gen = !rs->gen;
+		rs->pending_m = m;
+		rs->pending_sum = sum;
+		log_debug("service %s: standby table refilled", s->name);
 		goto out;
 	}
-	/* Swapped in with the others by flush_swaps(): one RCU wait per apply, not each. */
-	rc->swap_sid[rc->n_swap] = sid;
-	rc->swap_fd[rc->n_swap] = fd;
-	rc->swap_sum[rc->n_swap] = sum;
-	rc->n_swap++;
-	fd = -1;
+
+	/*
+	 * Otherwise new inner maps, swapped in by flush_swaps() (one RCU wait per apply):
+	 * into the standby slot, or, for a service without a table yet, into both slots
+	 * (the second one is the future standby).
+	 */
+	for (int copy = 0; copy < (rs->has_table ? 1 : 2); copy++) {
+		__u8 gen = rs->has_table ? !rs->gen : copy ? !rs->gen : rs->gen;
+
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_tbl", sizeof(__u32), sizeof(__u32),
+				    m + 1, &opts);
+		if (fd < 0) {
+			err = log_errno(errno, "service %s: cannot create a table of %u slots",
+					s->name, m);
+			goto out;
+		}
+		count = m + 1;
+		if (bpf_map_update_batch(fd, keys, table, &count, NULL) < 0) {
+			err = log_errno(errno, "service %s: cannot fill its table", s->name);
+			goto out;
+		}
+		rc->swap_sid[rc->n_swap] = BATON_MAGLEV_SLOT(sid, gen);
+		rc->swap_fd[rc->n_swap] = fd;
+		rc->n_swap++;
+		fd = -1;
+	}
+	/* Each queued table holds a file descriptor: swap them in by the few hundred. */
+	if (rc->n_swap >= SWAP_BATCH) {
+		err = flush_swaps(rc);
+		if (err)
+			goto out;
+	}
+	rs->pending = true;
+	rs->pending_gen = rs->has_table ? !rs->gen : rs->gen;
+	rs->pending_m = m;
+	rs->pending_sum = sum;
+	if (!rs->has_table) {
+		/* Both slots now hold this table: the standby is ready for the next change. */
+		rs->standby_ok = true;
+		rs->standby_m = m;
+		rs->active_m = m;
+	}
 	log_debug("service %s: Maglev table of %u slots built", s->name, m);
 out:
 	if (fd >= 0)
@@ -377,44 +464,12 @@ out:
 	return err;
 }
 
-/*
- * Every update of an array of maps makes the kernel wait for an RCU grace period
- * (tens of ms here), so the tables of one apply are swapped in by one batch update,
- * which waits once (kernels without batch support for it: one update each).
- */
-static int flush_swaps(struct reconcile *rc)
-{
-	__u32 count = rc->n_swap;
-	int err = 0;
-
-	if (count &&
-	    bpf_map_update_batch(rc->maglev_fd, rc->swap_sid, rc->swap_fd, &count, NULL) < 0) {
-		for (size_t i = 0; i < rc->n_swap; i++) {
-			if (bpf_map_update_elem(rc->maglev_fd, &rc->swap_sid[i], &rc->swap_fd[i],
-						BPF_ANY) < 0 &&
-			    !err)
-				err = log_errno(errno, "cannot swap in the table of service id %u",
-						rc->swap_sid[i]);
-		}
-	}
-	for (size_t i = 0; i < rc->n_swap; i++) {
-		struct rc_service *rs = &rc->svc[rc->swap_sid[i]];
-
-		if (!err) {
-			rs->has_table = true;
-			rs->input_sum = rc->swap_sum[i];
-		}
-		close(rc->swap_fd[i]);
-	}
-	rc->n_swap = 0;
-	return err;
-}
-
 /* The frontend and the VIP address entry; after flush_swaps(), so the table exists. */
-static int write_frontend(struct reconcile *rc, const struct config_service *s, __u32 sid)
+static int write_frontend(struct reconcile *rc, const struct config_service *s, __u32 sid, __u8 gen)
 {
 	struct baton_frontend fe = { .service_id = sid,
-				     .flags = s->sticky ? BATON_FE_F_STICKY : 0 },
+				     .flags = (s->sticky ? BATON_FE_F_STICKY : 0) |
+					      (gen ? BATON_FE_F_GEN1 : 0) },
 			      addr_fe = { .flags = BATON_FE_F_ADDR_ONLY };
 	struct baton_frontend_key fk, ak;
 
@@ -521,8 +576,13 @@ static int remove_stale(struct reconcile *rc, const struct config *cfg)
 
 		if (!rs->used || rs->wanted)
 			continue;
-		if (bpf_map_delete_elem(rc->maglev_fd, &sid) < 0 && errno != ENOENT)
-			err = log_errno(errno, "cannot remove the table of service id %u", sid);
+		for (__u32 gen = 0; gen < 2; gen++) {
+			__u32 slot = BATON_MAGLEV_SLOT(sid, gen);
+
+			if (bpf_map_delete_elem(rc->maglev_fd, &slot) < 0 && errno != ENOENT)
+				err = log_errno(errno, "cannot remove a table of service id %u",
+						sid);
+		}
 		memset(rs, 0, sizeof(*rs));
 	}
 
@@ -596,14 +656,31 @@ int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 		err = flush_swaps(rc);
 	else
 		flush_swaps(rc); /* what was built still serves its services */
-	for (size_t i = 0; i < cfg->n_services && !err; i++) {
+	for (size_t i = 0; i < cfg->n_services; i++) {
 		struct rc_service *rs = &rc->svc[sids[i]];
+		__u8 gen = rs->pending ? rs->pending_gen : rs->gen;
 
-		if (rs->fe_ok && rs->sticky == cfg->services[i].sticky)
-			continue; /* written by an earlier apply, unchanged since */
-		err = write_frontend(rc, &cfg->services[i], sids[i]);
-		rs->fe_ok = !err;
-		rs->sticky = cfg->services[i].sticky;
+		if (!err &&
+		    (!rs->fe_ok || rs->sticky != cfg->services[i].sticky || gen != rs->gen)) {
+			/* The flip: from here on new flows use the new table. */
+			err = write_frontend(rc, &cfg->services[i], sids[i], gen);
+			rs->fe_ok = !err;
+			rs->sticky = cfg->services[i].sticky;
+		}
+		if (!rs->pending)
+			continue;
+		rs->pending = false;
+		if (err)
+			continue; /* the frontend still names the old generation: nothing moved */
+		if (gen != rs->gen) {
+			rs->standby_ok = rs->has_table;
+			rs->standby_m = rs->active_m;
+			rs->gen = gen;
+			rs->flip_ms = mono_ms();
+		}
+		rs->active_m = rs->pending_m;
+		rs->has_table = true;
+		rs->input_sum = rs->pending_sum;
 	}
 	free(sids);
 	if (err) {

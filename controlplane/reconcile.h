@@ -38,14 +38,31 @@ struct rc_backend {
 	__u64 retired_ms; /* removed at this time (CLOCK_MONOTONIC ms); 0 = not retired */
 };
 
+/*
+ * A table generation that was active is rewritten in place only after it has been
+ * standby this long: far past the end of any XDP program that still read it (they run
+ * for microseconds inside an RCU read section; a grace period here is ~15 ms). Sooner,
+ * a new inner map is swapped in instead, whose update waits for the grace period.
+ */
+#define RC_REUSE_MS 1000
+
 struct rc_service {
 	struct baton_frontend_key fk;
 	bool used;
 	bool wanted;
-	bool has_table;
+	bool has_table;	 /* the active generation holds the table built from input_sum */
 	bool fe_ok;	 /* its frontend and VIP address entry are in the map */
 	bool sticky;	 /* as written in its frontend */
-	__u64 input_sum; /* fingerprint of what built the table in the map (backends, M) */
+	__u8 gen;	 /* the active generation, as written in its frontend */
+	bool standby_ok; /* the other generation holds an inner map of standby_m slots */
+	__u32 active_m, standby_m;
+	__u64 flip_ms;	 /* when gen last changed (CLOCK_MONOTONIC ms) */
+	__u64 input_sum; /* fingerprint of what built the active table (backends, M) */
+	/* Set by the apply in progress, committed when the frontend is written. */
+	bool pending;
+	__u8 pending_gen;
+	__u32 pending_m;
+	__u64 pending_sum;
 };
 
 struct reconcile {
@@ -56,9 +73,8 @@ struct reconcile {
 	__u32 be_index_len;
 	__u32 *new_ids; /* ids allocated by the apply in progress */
 	__u32 n_new;
-	__u32 *swap_sid; /* tables built by the apply in progress, swapped in together */
+	__u32 *swap_sid; /* outer slots of the new tables of the apply in progress */
 	int *swap_fd;
-	__u64 *swap_sum;
 	size_t n_swap;
 	bool set_changed;	/* a service or backend came or went: reindex, look for stale */
 	struct rc_service *svc; /* BATON_MAX_SERVICES, indexed by service id */

@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define BATON_ABI_VERSION 1
+#define BATON_ABI_VERSION 2
 
 /* Capacities. Map sizes are fixed at compile time so pinned maps stay reusable. */
 #define BATON_MAX_FRONTENDS 65536
@@ -49,6 +49,7 @@ struct baton_frontend_key {
 
 #define BATON_FE_F_ADDR_ONLY (1u << 0) /* address entry: no service behind it */
 #define BATON_FE_F_STICKY (1u << 1)    /* Maglev hashes the client address only */
+#define BATON_FE_F_GEN1 (1u << 2)      /* the service's table generation 1 is active */
 
 struct baton_frontend {
 	__u32 service_id; /* index into the maglev outer map and service counters */
@@ -64,12 +65,15 @@ struct baton_backend {
 };
 
 /*
- * Maglev: the outer array of maps is indexed by service id; each inner array is one
- * service's lookup table. Slot 0 holds the table size M, slots 1..M backend ids. A
- * table is built completely in a new inner map and then swapped into the outer slot in
- * one update, so a packet sees the old table or the new one, never a half-built one;
- * and because M travels inside the table, size and contents change together.
+ * Maglev: each service has two table generations in the outer array of maps, at slots
+ * BATON_MAGLEV_SLOT(service id, gen); its frontend's BATON_FE_F_GEN1 says which one is
+ * active. Each inner array is one lookup table: slot 0 holds the table size M, slots
+ * 1..M backend ids. batond fills the inactive generation completely and then flips the
+ * frontend in one update, so a packet sees the old table or the new one, never a
+ * half-built one; M travels inside the table, so size and contents change together.
+ * (Flipping needs no RCU wait from the kernel, unlike replacing an inner map.)
  */
+#define BATON_MAGLEV_SLOT(service_id, gen) ((service_id)*2 + (gen))
 #define BATON_MAGLEV_SIZE_SLOT 0
 
 /*

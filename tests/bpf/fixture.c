@@ -243,7 +243,7 @@ int fx_put_backend(struct baton_bpf *skel, uint32_t id, int family, const char *
 int fx_put_maglev(struct baton_bpf *skel, uint32_t sid, const uint32_t *slots, uint32_t n)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	uint32_t count = n, *keys = calloc(n, sizeof(*keys));
+	uint32_t count = n, slot, *keys = calloc(n, sizeof(*keys));
 	int fd = -1, rc = -1;
 
 	if (keys == NULL) {
@@ -266,7 +266,10 @@ int fx_put_maglev(struct baton_bpf *skel, uint32_t sid, const uint32_t *slots, u
 			}
 		}
 	}
-	rc = map_update(skel->maps.maglev, &sid, &fd); /* the outer map holds it */
+	/* Generation 0 (frontends are written without BATON_FE_F_GEN1); the outer map
+	 * holds the table. */
+	slot = BATON_MAGLEV_SLOT(sid, 0);
+	rc = map_update(skel->maps.maglev, &slot, &fd);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -276,7 +279,11 @@ out:
 
 void fx_del_maglev(struct baton_bpf *skel, uint32_t sid)
 {
-	bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev), &sid);
+	for (uint32_t gen = 0; gen < 2; gen++) {
+		uint32_t slot = BATON_MAGLEV_SLOT(sid, gen);
+
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev), &slot);
+	}
 }
 
 int fx_map_clear(int fd)

@@ -145,13 +145,27 @@ static int backend_id(struct fixture *f, const char *addr, int port)
 	return -1;
 }
 
-/* Reads the service's table; returns the inner map id (0 if none) and slot counts. */
-static __u32 read_table(struct fixture *f, __u32 sid, __u32 *counts, size_t n_counts)
+/* The inner map id (0 if none) in the service's table slot of generation gen. */
+static __u32 table_id(struct fixture *f, __u32 sid, __u32 gen)
 {
-	__u32 inner_id = 0, m = 0;
+	__u32 slot = BATON_MAGLEV_SLOT(sid, gen), inner_id = 0;
+
+	if (bpf_map_lookup_elem(fd_of(f, "maglev"), &slot, &inner_id) < 0)
+		return 0;
+	return inner_id;
+}
+
+/*
+ * Reads the active table of the service behind frontend fe (its generation is in the
+ * frontend); returns the inner map id (0 if none) and slot counts.
+ */
+static __u32 read_table(struct fixture *f, const struct baton_frontend *fe, __u32 *counts,
+			size_t n_counts)
+{
+	__u32 inner_id = table_id(f, fe->service_id, !!(fe->flags & BATON_FE_F_GEN1)), m = 0;
 	int fd;
 
-	if (bpf_map_lookup_elem(fd_of(f, "maglev"), &sid, &inner_id) < 0)
+	if (inner_id == 0)
 		return 0;
 	fd = bpf_map_get_fd_by_id(inner_id);
 	assert_true(fd >= 0);
@@ -195,7 +209,7 @@ static void test_apply_fills_maps(void **state)
 	assert_true(backend_id(f, "fd01::1", 5353) >= 0);
 
 	/* Weights 1:1:2 over 1009 slots. */
-	assert_int_not_equal(read_table(f, fe.service_id, counts, 16), 0);
+	assert_int_not_equal(read_table(f, &fe, counts, 16), 0);
 	assert_int_equal(counts[b1] + counts[b2] + counts[b3], M);
 	assert_in_range(counts[b3], 2 * counts[b1] - 20, 2 * counts[b1] + 20);
 
@@ -218,7 +232,7 @@ static void test_backend_removal_keeps_ids(void **state)
 	b1 = backend_id(f, "10.1.0.11", 31001);
 	b2 = backend_id(f, "10.1.0.12", 31002);
 	b3 = backend_id(f, "10.1.0.13", 31003);
-	id_before = read_table(f, before.service_id, counts, 16);
+	id_before = read_table(f, &before, counts, 16);
 
 	apply(f, cfg_less);
 	assert_int_equal(lookup_frontend(f, "10.0.0.100", 80, IPPROTO_TCP, &after), 0);
@@ -226,14 +240,16 @@ static void test_backend_removal_keeps_ids(void **state)
 	assert_int_equal(backend_id(f, "10.1.0.11", 31001), b1);
 	assert_int_equal(backend_id(f, "10.1.0.13", 31003), b3);
 	assert_int_equal(backend_id(f, "10.1.0.12", 31002), -1);
-	id_after = read_table(f, after.service_id, counts, 16);
-	assert_int_not_equal(id_after, id_before); /* a new table was swapped in */
+	id_after = read_table(f, &after, counts, 16);
+	assert_int_not_equal(id_after, id_before); /* the other generation is active now */
+	assert_int_not_equal(after.flags & BATON_FE_F_GEN1, before.flags & BATON_FE_F_GEN1);
 	assert_int_equal(counts[b2], 0);
 	assert_int_equal(counts[b1] + counts[b3], M);
 
-	/* Applying the same thing again rebuilds nothing. */
+	/* Applying the same thing again rebuilds nothing and flips nothing. */
 	apply(f, cfg_less);
-	assert_int_equal(read_table(f, after.service_id, counts, 16), id_after);
+	lookup_frontend(f, "10.0.0.100", 80, IPPROTO_TCP, &after);
+	assert_int_equal(read_table(f, &after, counts, 16), id_after);
 
 	/* The removed backend comes back soon (a task restarted on the same port): it gets
 	 * its old id back, so the XDP program's SNAT port walk towards it goes on. */
@@ -252,12 +268,65 @@ static void test_service_removal(void **state)
 	apply(f, cfg_zero); /* dns6 gone, web left with a weight-0 backend */
 	assert_int_not_equal(lookup_frontend(f, "fd00::53", 53, IPPROTO_UDP, &fe), 0);
 	assert_int_not_equal(lookup_frontend(f, "fd00::53", 0, 0, &fe), 0);
-	assert_int_equal(read_table(f, fe6.service_id, counts, 16), 0);
+	assert_int_equal(table_id(f, fe6.service_id, 0), 0);
+	assert_int_equal(table_id(f, fe6.service_id, 1), 0);
 	assert_int_equal(backend_id(f, "fd01::1", 5353), -1);
 
 	/* No backend with weight: frontend stays (counted drops), no table. */
 	assert_int_equal(lookup_frontend(f, "10.0.0.100", 80, IPPROTO_TCP, &fe), 0);
-	assert_int_equal(read_table(f, fe.service_id, counts, 16), 0);
+	assert_int_equal(read_table(f, &fe, counts, 16), 0);
+}
+
+/*
+ * A change flips the service to its other table generation. Within RC_REUSE_MS of a
+ * flip the standby gets a new inner map (the kernel waits for readers); after it the
+ * standby map is refilled in place (no wait) and the frontend flips back to it.
+ */
+static void test_generations(void **state)
+{
+	struct fixture *f = *state;
+	struct baton_frontend a, b, c, d;
+	__u32 counts[16], id0, id1, sid;
+	int b2;
+
+	apply(f, cfg_two);
+	lookup_frontend(f, "10.0.0.100", 80, IPPROTO_TCP, &a);
+	sid = a.service_id;
+	id0 = table_id(f, sid, 0);
+	id1 = table_id(f, sid, 1);
+	assert_int_not_equal(id0, 0); /* both generations exist from the start */
+	assert_int_not_equal(id1, 0);
+	b2 = backend_id(f, "10.1.0.12", 31002);
+
+	/* The standby was never active: refilled in place, then the flip. */
+	apply(f, cfg_less);
+	lookup_frontend(f, "10.0.0.100", 80, IPPROTO_TCP, &b);
+	assert_int_not_equal(b.flags & BATON_FE_F_GEN1, a.flags & BATON_FE_F_GEN1);
+	assert_int_equal(table_id(f, sid, 0), id0);
+	assert_int_equal(table_id(f, sid, 1), id1);
+	read_table(f, &b, counts, 16);
+	assert_int_equal(counts[b2], 0);
+
+	/* At once again: the standby was active a moment ago, so it gets a new map. */
+	apply(f, cfg_two);
+	lookup_frontend(f, "10.0.0.100", 80, IPPROTO_TCP, &c);
+	assert_int_not_equal(c.flags & BATON_FE_F_GEN1, b.flags & BATON_FE_F_GEN1);
+	assert_int_not_equal(table_id(f, sid, !!(c.flags & BATON_FE_F_GEN1)),
+			     !!(c.flags & BATON_FE_F_GEN1) ? id1 : id0);
+	read_table(f, &c, counts, 16);
+	assert_true(counts[b2] > 0);
+
+	/* Past RC_REUSE_MS: the standby map is refilled in place, no map replaced. */
+	usleep((RC_REUSE_MS + 100) * 1000);
+	id0 = table_id(f, sid, 0);
+	id1 = table_id(f, sid, 1);
+	apply(f, cfg_less);
+	lookup_frontend(f, "10.0.0.100", 80, IPPROTO_TCP, &d);
+	assert_int_not_equal(d.flags & BATON_FE_F_GEN1, c.flags & BATON_FE_F_GEN1);
+	assert_int_equal(table_id(f, sid, 0), id0);
+	assert_int_equal(table_id(f, sid, 1), id1);
+	read_table(f, &d, counts, 16);
+	assert_int_equal(counts[b2], 0);
 }
 
 static void test_adopt_keeps_ids(void **state)
@@ -296,6 +365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backend_removal_keeps_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_service_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopt_keeps_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
 	};
 	struct baton_bpf *probe;
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
 
@@ -41,6 +43,8 @@ struct options {
 	struct sync_options sync;
 	bool dry_run;
 	char *basic_auth, *token; /* read from files; kept out of ps */
+	const char *state_dir;
+	char vip_state_path[PATH_MAX];
 	const char *bpffs;
 	bool generic;
 	bool detach;
@@ -79,6 +83,8 @@ enum opt_id {
 	OPT_HEALTH_CHECK,
 	OPT_DRY_RUN,
 	OPT_MAGLEV_SIZE,
+	OPT_VIP_POOL,
+	OPT_STATE_DIR,
 };
 
 static const struct option_desc {
@@ -129,6 +135,10 @@ static const struct option_desc {
 	{ "maglev-size", required_argument, OPT_MAGLEV_SIZE, "PRIME",
 	  "Maglev table size of Marathon services (default: per service, >= 100 slots "
 	  "per backend)" },
+	{ "vip-pool", required_argument, OPT_VIP_POOL, "CIDR",
+	  "pool for named VIP_n labels, one per family (default 11.0.0.0/8 and fd01:c::/64)" },
+	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR",
+	  "where VIP name assignments persist (default /var/lib/baton)" },
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
 	  "fetch once, print the services as JSON on stdout, exit" },
 	{ "detach", no_argument, OPT_DETACH, NULL,
@@ -382,6 +392,28 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_DRY_RUN:
 			o->dry_run = true;
 			break;
+		case OPT_VIP_POOL: {
+			char msg[256];
+			struct vip_pool pool;
+
+			if (vip_pool_parse(optarg, &pool, msg, sizeof(msg)) < 0) {
+				log_err("--vip-pool: %s", msg);
+				err = -EINVAL;
+				break;
+			}
+			for (size_t i = 0; i < o->sync.n_vip_pools; i++) {
+				if (o->sync.vip_pools[i].family == pool.family) {
+					log_err("--vip-pool: one pool per address family");
+					err = -EINVAL;
+				}
+			}
+			if (!err)
+				o->sync.vip_pools[o->sync.n_vip_pools++] = pool;
+			break;
+		}
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
+			break;
 		case OPT_MAGLEV_SIZE: {
 			char *end;
 			unsigned long m = strtoul(optarg, &end, 10);
@@ -417,6 +449,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	o->mc.basic_auth = o->basic_auth;
 	o->mc.token = o->token;
+	if (o->sync.n_vip_pools == 0) {
+		vip_pool_parse(VIP_POOL_V4_DEFAULT, &o->sync.vip_pools[0], NULL, 0);
+		vip_pool_parse(VIP_POOL_V6_DEFAULT, &o->sync.vip_pools[1], NULL, 0);
+		o->sync.n_vip_pools = 2;
+	}
+	if (!o->dry_run && o->mc.n_urls > 0) {
+		if (o->state_dir == NULL)
+			o->state_dir = "/var/lib/baton";
+		if (mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
+			return log_errno(errno, "--state-dir: cannot create %s", o->state_dir);
+		snprintf(o->vip_state_path, sizeof(o->vip_state_path), "%s/vips", o->state_dir);
+		o->sync.vip_state_path = o->vip_state_path;
+	}
 	if (o->sync.n_groups == 0)
 		o->sync.groups[o->sync.n_groups++] = "external"; /* Marathon-LB's default */
 	if (o->dry_run) {

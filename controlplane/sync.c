@@ -148,6 +148,18 @@ int sync_init(struct sync *s, const struct sync_options *o, struct reconcile *rc
 	s->mo.framework_name = NULL; /* Marathon-LB's FRAMEWORK_NAME: no app is skipped */
 	s->mo.resolve = resolve_host;
 	s->mo.resolve_ctx = s->hosts;
+	if (o->vip_state_path != NULL) {
+		char err[256];
+
+		if (vip_state_load(&s->vips, o->vip_state_path, err, sizeof(err)) < 0)
+			log_warn("%s; VIP names start afresh", err);
+	}
+	if (s->vips == NULL)
+		s->vips = vip_state_new();
+	if (s->vips == NULL) {
+		sync_free(s);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -165,6 +177,7 @@ void sync_free(struct sync *s)
 		free(s->logged->v);
 		free(s->logged);
 	}
+	vip_state_free(s->vips);
 	if (s->have_apps)
 		marathon_apps_free(&s->apps);
 	if (s->have_services)
@@ -310,6 +323,91 @@ fail:
 	return err;
 }
 
+/*
+ * VIP_n labels: each L4 service's VIPs become frontends of their own with the
+ * service's backends of the VIP's family, appended to cfg. Named VIPs get addresses
+ * from the pools (deterministic from the name, stable, persisted); conflicts and bad
+ * labels are logged once each and get no frontend.
+ */
+static int lower_vips(struct sync *s, struct config *cfg, bool persist)
+{
+	struct vip_request *req = NULL;
+	struct vip_assignment *out = NULL;
+	const struct marathon_service **owner = NULL;
+	struct config_service *grown;
+	size_t n = 0, k = 0;
+	char err[256];
+	int r, ret = 0;
+
+	for (size_t i = 0; i < s->services.n; i++)
+		n += s->services.v[i].mode == MARATHON_MODE_TCP ? s->services.v[i].n_vips : 0;
+	if (n == 0)
+		return 0;
+	req = calloc(n, sizeof(*req));
+	out = calloc(n, sizeof(*out));
+	owner = calloc(n, sizeof(*owner));
+	grown = realloc(cfg->services, (cfg->n_services + n) * sizeof(*cfg->services));
+	if (req == NULL || out == NULL || owner == NULL || grown == NULL) {
+		if (grown != NULL)
+			cfg->services = grown;
+		ret = -ENOMEM;
+		goto done;
+	}
+	cfg->services = grown;
+	/* Services come sorted by app id and port index: the first claimant wins. */
+	for (size_t i = 0; i < s->services.n; i++) {
+		const struct marathon_service *ms = &s->services.v[i];
+
+		if (ms->mode != MARATHON_MODE_TCP)
+			continue;
+		for (size_t v = 0; v < ms->n_vips; v++) {
+			req[k].app_id = ms->app_id;
+			req[k].port_index = ms->port_index;
+			req[k].label = ms->vips[v].raw;
+			req[k].want_v6 =
+				ms->n_backends > 0 && ms->backends[0].family == BATON_FAMILY_V6;
+			owner[k++] = ms;
+		}
+	}
+	r = vip_allocate(s->vips, s->o.vip_pools, s->o.n_vip_pools, req, n, out, err, sizeof(err));
+	if (r < 0) {
+		log_err("VIP allocation: %s", err);
+		ret = r;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct config_service *cs = &cfg->services[cfg->n_services];
+		char text[INET6_ADDRSTRLEN];
+
+		if (out[i].status != VIP_OK) {
+			if (!logged_once(s, out[i].message))
+				log_warn("%s", out[i].message);
+			continue;
+		}
+		ret = lower_one(owner[i], out[i].family, out[i].addr, s->o.maglev_size, cs);
+		if (ret)
+			goto done;
+		cs->port = out[i].port;
+		snprintf(cs->name, sizeof(cs->name), "%s:%u vip", owner[i]->app_id,
+			 owner[i]->port_index);
+		cfg->n_services++;
+		inet_ntop(out[i].family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, out[i].addr, text,
+			  sizeof(text));
+		snprintf(err, sizeof(err), "VIP %s of %s port %u: %s:%u", req[i].label,
+			 owner[i]->app_id, owner[i]->port_index, text, out[i].port);
+		if (!logged_once(s, err))
+			log_info("%s", err);
+	}
+	if (persist && s->o.vip_state_path != NULL &&
+	    vip_state_save(s->vips, s->o.vip_state_path, err, sizeof(err)) < 0)
+		log_warn("%s; VIP names are not persisted", err);
+done:
+	free(req);
+	free(out);
+	free(owner);
+	return ret;
+}
+
 static void report_once(struct sync *s, const struct marathon_services *svcs)
 {
 	char what[512];
@@ -362,8 +460,12 @@ static int rebuild(struct sync *s, const char *why)
 	n_addrs = lb_addresses(addrs, families, MAX_LB_ADDRS);
 	err = sync_lower(&s->services, (const __be32(*)[4])addrs, families, n_addrs,
 			 s->o.maglev_size, &cfg);
-	if (err)
+	if (!err)
+		err = lower_vips(s, &cfg, strcmp(why, "fetch") == 0);
+	if (err) {
+		config_free(&cfg);
 		return log_errno(err, "cannot lower the services");
+	}
 	if (s->hooks.before_apply != NULL)
 		s->hooks.before_apply(s->hooks.ctx, &cfg);
 	err = reconcile_apply(s->rc, &cfg, s->set);

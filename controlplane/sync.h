@@ -15,6 +15,7 @@
 
 #include "marathon.h"
 #include "sse.h"
+#include "vip.h"
 
 struct reconcile;
 struct reconcile_settings;
@@ -26,6 +27,10 @@ struct sync_options {
 	bool strict_mode;
 	bool health_check;
 	__u32 maglev_size; /* 0: sized per service by sync_maglev_size() */
+	/* VIP_n labels: pools for named VIPs (one per family) and where names persist. */
+	struct vip_pool vip_pools[2];
+	size_t n_vip_pools;
+	const char *vip_state_path; /* NULL: allocations are not persisted */
 };
 
 /* batond's steps around each apply: default SNAT addresses, neighbour probes. */
@@ -50,6 +55,7 @@ struct sync {
 	bool have_services;
 	struct sync_host_cache *hosts;
 	struct sync_logged *logged; /* names already reported once (labels, http services) */
+	struct vip_state *vips;	    /* VIP name -> address, persisted in o.vip_state_path */
 	/* counters */
 	unsigned long long fetches_applied, fetches_refused, events_applied, events_bad,
 		refetches_asked, applies, apply_errors;

@@ -40,7 +40,8 @@ for item in " ".join(spec).split():
                   "healthCheckResults": []})
 app = {"id": "/web", "cmd": "backend.py", "instances": len(tasks), "labels": {"HAPROXY_GROUP": "external"},
        "networks": [{"mode": "host"}], "container": None, "healthChecks": [],
-       "portDefinitions": [{"port": 10000, "protocol": "tcp", "name": "web", "labels": {}}],
+       "portDefinitions": [{"port": 10000, "protocol": "tcp", "name": "web",
+                            "labels": {"VIP_0": "/web:80"}}],
        "tasks": tasks, "tasksRunning": len(tasks), "version": "2026-11-25T00:00:00.000Z"}
 print(json.dumps({"apps": [app]}))
 PY
@@ -79,7 +80,7 @@ REPLAY2=$REPLAY_PID
 
 mkdir -p "$BT_BPFFS"
 BT_BATOND_LOG=$BT_RUN/batond.log
-bt_bg "$BT_LB" "$BT_BATOND" --iface lbc --iface lbb --bpffs "$BT_BPFFS" -v \
+bt_bg "$BT_LB" "$BT_BATOND" --iface lbc --iface lbb --bpffs "$BT_BPFFS" -v --state-dir "$BT_RUN/state" \
 	--marathon http://127.0.0.1:18080,http://127.0.0.1:18081 --stream-timeout 3 --max-backoff 1 \
 	${BT_BATOND_ARGS:-} >>"$BT_BATOND_LOG" 2>&1
 BT_BATOND_PID=$BT_LAST_PID
@@ -93,6 +94,14 @@ echo "A: 200 connections to $LB:$PORT: b1 $(bt_backend_count "$BT_RUN/a" b1), b2
 [ "$(bt_backend_count "$BT_RUN/a" b1)" -gt 40 ] && [ "$(bt_backend_count "$BT_RUN/a" b2)" -gt 40 ] ||
 	bt_fail "A: not spread over the two tasks"
 [ "$(bt_backend_count "$BT_RUN/a" b3)" = 0 ] || bt_fail "A: b3 runs no task yet"
+
+# The app's VIP_0 label "/web:80": an address from the pool, persisted, and a frontend.
+VIP=$(awk '$1 == "web" { print $2 }' "$BT_RUN/state/vips" 2>/dev/null)
+case $VIP in 11.*) ;; *) bt_fail "A: no VIP allocated for /web:80 in $BT_RUN/state/vips" ;; esac
+bt_client tcp --addr "$VIP" --port 80 --count 50 --max-seconds 20 --timeout 5 >"$BT_RUN/vip" ||
+	bt_fail "client failed (VIP)"
+bt_expect_all_ok "$BT_RUN/vip" 50 "A: VIP $VIP:80"
+echo "A: VIP_0 /web:80 allocated $VIP (persisted); 50 connections to $VIP:80 answered: $(grep '^backend' "$BT_RUN/vip" | tr '\n' ' ')"
 
 # ---- B ----
 bt_client_bg stream --addr "$LB" --port $PORT --seconds $STREAM_SECONDS --timeout 5 >"$BT_RUN/stream" 2>&1

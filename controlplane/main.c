@@ -85,6 +85,7 @@ enum opt_id {
 	OPT_MAGLEV_SIZE,
 	OPT_VIP_POOL,
 	OPT_STATE_DIR,
+	OPT_VIP_DOMAIN,
 };
 
 static const struct option_desc {
@@ -139,6 +140,8 @@ static const struct option_desc {
 	  "pool for named VIP_n labels, one per family (default 11.0.0.0/8 and fd01:c::/64)" },
 	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR",
 	  "where VIP name assignments persist (default /var/lib/baton)" },
+	{ "vip-domain", required_argument, OPT_VIP_DOMAIN, "DOMAIN",
+	  "names in DIR/vips.hosts: NAME.DOMAIN (default marathon.l4lb.thisdcos.directory)" },
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
 	  "fetch once, print the services as JSON on stdout, exit" },
 	{ "detach", no_argument, OPT_DETACH, NULL,
@@ -414,6 +417,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_STATE_DIR:
 			o->state_dir = optarg;
 			break;
+		case OPT_VIP_DOMAIN:
+			o->sync.vip_domain = optarg;
+			break;
 		case OPT_MAGLEV_SIZE: {
 			char *end;
 			unsigned long m = strtoul(optarg, &end, 10);
@@ -461,6 +467,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return log_errno(errno, "--state-dir: cannot create %s", o->state_dir);
 		snprintf(o->vip_state_path, sizeof(o->vip_state_path), "%s/vips", o->state_dir);
 		o->sync.vip_state_path = o->vip_state_path;
+		o->sync.state_dir = o->state_dir;
 	}
 	if (o->sync.n_groups == 0)
 		o->sync.groups[o->sync.n_groups++] = "external"; /* Marathon-LB's default */

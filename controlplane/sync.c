@@ -15,6 +15,7 @@
 #include "marathon_event.h"
 #include "reconcile.h"
 #include "sync.h"
+#include "vip_export.h"
 
 #define HOST_TTL_S 60
 #define MAX_LB_ADDRS 64
@@ -329,8 +330,32 @@ fail:
  * from the pools (deterministic from the name, stable, persisted); conflicts and bad
  * labels are logged once each and get no frontend.
  */
+/* The hosts file and the BIRD includes for the VIPs in use, rewritten atomically. */
+static void export_vips(struct sync *s, const struct vip_export_entry *e, size_t n)
+{
+	static const char *const files[] = { "vips.hosts", "bird-vips4.conf", "bird-vips6.conf" };
+	char path[4096];
+
+	for (int f = 0; f < 3; f++) {
+		char *text =
+			f == 0 ? vip_export_hosts(e, n, s->o.vip_domain)
+			       : vip_export_bird(e, n, f == 1 ? BATON_FAMILY_V4 : BATON_FAMILY_V6);
+		int err;
+
+		if (text == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", s->o.state_dir, files[f]);
+		err = vip_export_write(path, text);
+		if (err)
+			log_warn("cannot write %s: %s", path, strerror(-err));
+		free(text);
+	}
+}
+
 static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 {
+	struct vip_export_entry *exp = NULL;
+	size_t n_exp = 0;
 	struct vip_request *req = NULL;
 	struct vip_assignment *out = NULL;
 	const struct marathon_service **owner = NULL;
@@ -346,8 +371,9 @@ static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 	req = calloc(n, sizeof(*req));
 	out = calloc(n, sizeof(*out));
 	owner = calloc(n, sizeof(*owner));
+	exp = calloc(n, sizeof(*exp));
 	grown = realloc(cfg->services, (cfg->n_services + n) * sizeof(*cfg->services));
-	if (req == NULL || out == NULL || owner == NULL || grown == NULL) {
+	if (req == NULL || out == NULL || owner == NULL || exp == NULL || grown == NULL) {
 		if (grown != NULL)
 			cfg->services = grown;
 		ret = -ENOMEM;
@@ -391,6 +417,10 @@ static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 		snprintf(cs->name, sizeof(cs->name), "%s:%u vip", owner[i]->app_id,
 			 owner[i]->port_index);
 		cfg->n_services++;
+		exp[n_exp].name = out[i].named ? out[i].name : NULL;
+		exp[n_exp].family = out[i].family;
+		memcpy(exp[n_exp].addr, out[i].addr, sizeof(exp[n_exp].addr));
+		n_exp++;
 		inet_ntop(out[i].family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, out[i].addr, text,
 			  sizeof(text));
 		snprintf(err, sizeof(err), "VIP %s of %s port %u: %s:%u", req[i].label,
@@ -401,7 +431,10 @@ static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 	if (persist && s->o.vip_state_path != NULL &&
 	    vip_state_save(s->vips, s->o.vip_state_path, err, sizeof(err)) < 0)
 		log_warn("%s; VIP names are not persisted", err);
+	if (persist && s->o.state_dir != NULL)
+		export_vips(s, exp, n_exp);
 done:
+	free(exp);
 	free(req);
 	free(out);
 	free(owner);

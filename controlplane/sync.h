@@ -31,6 +31,8 @@ struct sync_options {
 	struct vip_pool vip_pools[2];
 	size_t n_vip_pools;
 	const char *vip_state_path; /* NULL: allocations are not persisted */
+	const char *state_dir;	    /* hosts file and BIRD includes go here; NULL: none */
+	const char *vip_domain;	    /* names in the hosts file: NAME.vip_domain */
 };
 
 /* batond's steps around each apply: default SNAT addresses, neighbour probes. */

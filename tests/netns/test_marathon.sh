@@ -101,7 +101,11 @@ case $VIP in 11.*) ;; *) bt_fail "A: no VIP allocated for /web:80 in $BT_RUN/sta
 bt_client tcp --addr "$VIP" --port 80 --count 50 --max-seconds 20 --timeout 5 >"$BT_RUN/vip" ||
 	bt_fail "client failed (VIP)"
 bt_expect_all_ok "$BT_RUN/vip" 50 "A: VIP $VIP:80"
-echo "A: VIP_0 /web:80 allocated $VIP (persisted); 50 connections to $VIP:80 answered: $(grep '^backend' "$BT_RUN/vip" | tr '\n' ' ')"
+grep -qx "$VIP web.marathon.l4lb.thisdcos.directory" "$BT_RUN/state/vips.hosts" ||
+	bt_fail "A: $VIP web.marathon.l4lb.thisdcos.directory not in $BT_RUN/state/vips.hosts"
+grep -qx "route $VIP/32 blackhole;" "$BT_RUN/state/bird-vips4.conf" ||
+	bt_fail "A: no BIRD route for $VIP in $BT_RUN/state/bird-vips4.conf"
+echo "A: VIP_0 /web:80 allocated $VIP (persisted, in vips.hosts and bird-vips4.conf); 50 connections to $VIP:80 answered: $(grep '^backend' "$BT_RUN/vip" | tr '\n' ' ')"
 
 # ---- B ----
 bt_client_bg stream --addr "$LB" --port $PORT --seconds $STREAM_SECONDS --timeout 5 >"$BT_RUN/stream" 2>&1

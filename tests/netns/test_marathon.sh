@@ -55,10 +55,13 @@ status() {
 		bt_fail "cannot post an event"
 }
 
-applied_count() { grep -c 'applied marathon state' "$BT_BATOND_LOG" 2>/dev/null || true; }
-wait_applied() { # wait_applied N
+# applied_count [KIND]: applies so far (KIND: fetch or an event type; default: any)
+applied_count() {
+	grep -c "applied marathon state${1:+ ($1)}" "$BT_BATOND_LOG" 2>/dev/null || true
+}
+wait_applied() { # wait_applied N [KIND]
 	local deadline=$((SECONDS + 20))
-	while [ "$(applied_count)" -lt "$1" ]; do
+	while [ "$(applied_count "${2:-}")" -lt "$1" ]; do
 		kill -0 "$BT_BATOND_PID" 2>/dev/null || bt_fail "batond exited"
 		[ $SECONDS -lt $deadline ] || bt_fail "no 'applied marathon state' #$1 within 20 s"
 		sleep 0.05
@@ -113,10 +116,10 @@ STREAM_PID=$BT_LAST_PID
 bt_wait_line "$BT_RUN/stream" '^stream_(backend|status)=' 10 || bt_fail "stream did not start"
 SB=$(sed -n 's/^stream_backend=//p' "$BT_RUN/stream")
 case $SB in b1) OTHER=2 OTHER_T=t2 MINE_T=t1 MINE=1 ;; b2) OTHER=1 OTHER_T=t1 MINE_T=t2 MINE=2 ;; *) bt_fail "stream on $SB" ;; esac
-n=$(applied_count)
+n=$(applied_count status_update_event)
 status 18080 "$OTHER_T" "$OTHER" TASK_KILLED
 status 18080 t3 3 TASK_RUNNING
-wait_applied $((n + 2))
+wait_applied $((n + 2)) status_update_event
 bt_client tcp --addr "$LB" --port $PORT --count 100 --max-seconds 30 --timeout 5 >"$BT_RUN/b" ||
 	bt_fail "client failed"
 bt_expect_all_ok "$BT_RUN/b" 100 "B"
@@ -125,9 +128,9 @@ echo "B: stream on $SB; killed web.$OTHER_T (b$OTHER), started web.t3 (b3): $(gr
 [ "$(bt_backend_count "$BT_RUN/b" b3)" -gt 20 ] || bt_fail "B: the new task got no new flows"
 
 # ---- C ----
-n=$(applied_count)
+n=$(applied_count status_update_event)
 status 18080 "$MINE_T" "$MINE" TASK_KILLING
-wait_applied $((n + 1))
+wait_applied $((n + 1)) status_update_event
 bt_client tcp --addr "$LB" --port $PORT --count 50 --max-seconds 30 --timeout 5 >"$BT_RUN/c" ||
 	bt_fail "client failed"
 bt_expect_all_ok "$BT_RUN/c" 50 "C"
@@ -143,13 +146,15 @@ echo "C: web.$MINE_T draining; 50 new connections all on b3; the stream: $line"
 apps_json "$MINE_T:$MINE t3:3" >"$BT_RUN/apps2.json"
 bt_ns "$BT_LB" curl -sS -X PUT --max-time 5 http://127.0.0.1:18081/_test/apps \
 	--data-binary @"$BT_RUN/apps2.json" || bt_fail "cannot set the second server's apps"
+fetches=$(applied_count fetch)
 bt_ns "$BT_LB" curl -sS -X POST --max-time 5 http://127.0.0.1:18080/_test/cut || true
 kill -KILL "$REPLAY1"
 bt_wait_line "$BT_BATOND_LOG" 'marathon http://127.0.0.1:18081: event stream connected' 20 ||
 	bt_fail "D: no failover to the second URL"
-n=$(applied_count)
+wait_applied $((fetches + 1)) fetch # the full fetch that follows every reconnect
+n=$(applied_count status_update_event)
 status 18081 t4 1 TASK_RUNNING
-wait_applied $((n + 1))
+wait_applied $((n + 1)) status_update_event
 bt_client tcp --addr "$LB" --port $PORT --count 100 --max-seconds 30 --timeout 5 >"$BT_RUN/d" ||
 	bt_fail "client failed"
 bt_expect_all_ok "$BT_RUN/d" 100 "D"

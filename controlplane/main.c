@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
 
+#include "api.h"
 #include "baton_abi.h"
 #include "baton.skel.h"
 #include "config.h"
@@ -45,6 +46,7 @@ struct options {
 	char *basic_auth, *token; /* read from files; kept out of ps */
 	const char *state_dir;
 	char vip_state_path[PATH_MAX];
+	const char *api_listen; /* "none": no HTTP endpoint */
 	const char *bpffs;
 	bool generic;
 	bool detach;
@@ -86,6 +88,7 @@ enum opt_id {
 	OPT_VIP_POOL,
 	OPT_STATE_DIR,
 	OPT_VIP_DOMAIN,
+	OPT_API_LISTEN,
 };
 
 static const struct option_desc {
@@ -142,6 +145,8 @@ static const struct option_desc {
 	  "where VIP name assignments persist (default /var/lib/baton)" },
 	{ "vip-domain", required_argument, OPT_VIP_DOMAIN, "DOMAIN",
 	  "names in DIR/vips.hosts: NAME.DOMAIN (default marathon.l4lb.thisdcos.directory)" },
+	{ "api-listen", required_argument, OPT_API_LISTEN, "ADDR:PORT",
+	  "HTTP endpoint: /healthz, /metrics (default 127.0.0.1:9090; none: off)" },
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
 	  "fetch once, print the services as JSON on stdout, exit" },
 	{ "detach", no_argument, OPT_DETACH, NULL,
@@ -294,6 +299,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		longopts[i].val = option_table[i].id;
 	}
 	o->bpffs = "/sys/fs/bpf";
+	o->api_listen = "127.0.0.1:9090";
 	o->set.snat_port_min = 1024;
 	o->set.snat_port_max = 32767;
 	o->set.tcp_idle_ns = 3600 * NSEC_PER_SEC;
@@ -419,6 +425,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_VIP_DOMAIN:
 			o->sync.vip_domain = optarg;
+			break;
+		case OPT_API_LISTEN:
+			o->api_listen = optarg;
 			break;
 		case OPT_MAGLEV_SIZE: {
 			char *end;
@@ -711,6 +720,7 @@ int main(int argc, char **argv)
 	struct hook_ctx hc = { .o = &o, .np = &np, .rc = &rc };
 	bool marathon;
 	struct ring_buffer *rb = NULL;
+	struct api api = {};
 	sigset_t mask;
 	int sfd = -1, err;
 
@@ -792,6 +802,11 @@ int main(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	if (strcmp(o.api_listen, "none") != 0) {
+		err = api_start(&api, o.api_listen, dp.skel, &rc, marathon ? &sy : NULL);
+		if (err)
+			goto out;
+	}
 	if (marathon)
 		log_info("running; following Marathon at %s%s", o.mc.urls[0],
 			 o.mc.n_urls > 1 ? " (and failover URLs)" : "");
@@ -799,27 +814,33 @@ int main(int argc, char **argv)
 		log_info("running; SIGHUP reloads %s", o.config_path);
 
 	for (;;) {
-		struct curl_waitfd fds[2] = {
+		struct curl_waitfd fds[3] = {
 			{ .fd = sfd, .events = CURL_WAIT_POLLIN },
 			{ .fd = ring_buffer__epoll_fd(rb), .events = CURL_WAIT_POLLIN },
+			{ .fd = api.mhd ? api_fd(&api) : -1, .events = CURL_WAIT_POLLIN },
 		};
+		unsigned int nfds = api.mhd ? 3 : 2;
 		struct signalfd_siginfo si;
 
 		if (marathon) {
-			curl_multi_poll(mc.multi, fds, 2, marathon_client_timeout_ms(&mc), NULL);
+			curl_multi_poll(mc.multi, fds, nfds, marathon_client_timeout_ms(&mc), NULL);
 		} else {
-			struct pollfd pfds[2] = { { .fd = fds[0].fd, .events = POLLIN },
-						  { .fd = fds[1].fd, .events = POLLIN } };
+			struct pollfd pfds[3];
 
-			if (poll(pfds, 2, -1) < 0 && errno != EINTR) {
+			for (unsigned int i = 0; i < nfds; i++)
+				pfds[i] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
+			/* 1 s at most: the HTTP endpoint's connection timeouts need turns. */
+			if (poll(pfds, nfds, 1000) < 0 && errno != EINTR) {
 				err = log_errno(errno, "poll");
 				break;
 			}
-			fds[0].revents = pfds[0].revents;
-			fds[1].revents = pfds[1].revents;
+			for (unsigned int i = 0; i < nfds; i++)
+				fds[i].revents = pfds[i].revents;
 		}
 		if (fds[1].revents)
 			ring_buffer__consume(rb);
+		if (api.mhd != NULL)
+			api_run(&api);
 		if (marathon)
 			marathon_client_run(&mc);
 		if (!fds[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -840,6 +861,7 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
+	api_stop(&api);
 	if (marathon) {
 		marathon_client_free(&mc);
 		sync_free(&sy);

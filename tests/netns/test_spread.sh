@@ -36,4 +36,17 @@ for i in 1 2 3 4 5; do
 	case $body in b1 | b2 | b3) ;; *) bt_fail "curl #$i: unexpected body '$body'" ;; esac
 done
 echo "curl: 5 of 5 HTTP requests answered by a backend"
+
+# batond's HTTP endpoint in the lb namespace: health and Prometheus metrics.
+m=$(bt_ns "$BT_LB" curl -sS --max-time 5 http://127.0.0.1:9090/metrics) || bt_fail "no /metrics"
+[ "$(bt_ns "$BT_LB" curl -sS --max-time 5 http://127.0.0.1:9090/healthz)" = ok ] || bt_fail "/healthz"
+code=$(bt_ns "$BT_LB" curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:9090/nope)
+[ "$code" = 404 ] || bt_fail "/nope answered $code, want 404"
+new=$(echo "$m" | awk -F' ' '/^baton_service_new_flows_total\{frontend="'"$BT_VIP4"':80\/tcp"\}/ { print $2 }')
+be_new=$(echo "$m" | awk '/^baton_backend_new_flows_total/ { s += $2 } END { print s + 0 }')
+fwd=$(echo "$m" | awk '/^baton_packets_total\{reason="fwd_redirect"\}/ { print $2 }')
+echo "metrics: new flows $new for $BT_VIP4:80/tcp, $be_new over the backends, fwd_redirect $fwd packets"
+[ "${new:-0}" -ge $((N + 5)) ] || bt_fail "service new flows ${new:-none}, want >= $((N + 5))"
+[ "$be_new" = "$new" ] || bt_fail "backend new flows $be_new != service new flows $new"
+[ "${fwd:-0}" -gt 0 ] || bt_fail "no fwd_redirect packets counted"
 echo "PASS"

@@ -18,30 +18,12 @@
 #include <cjson/cJSON.h>
 
 #include "baton_abi.h"
-#include "errbuf.h"
+#include "text.h"
 #include "config.h"
 #include "maglev.h"
 
 #define LABEL_MAX 128
 #define ECHO_MAX 48 /* user text quoted back in a message */
-
-/* User text quoted in a message: short, printable ASCII, nothing that breaks quoting. */
-static const char *echo(const char *s, char dst[ECHO_MAX])
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < ECHO_MAX - 4; i++) {
-		unsigned char c = s[i];
-
-		dst[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : c;
-	}
-	if (s[i] != '\0') {
-		memcpy(dst + i, "...", 3);
-		i += 3;
-	}
-	dst[i] = '\0';
-	return dst;
-}
 
 /*
  * Rejects unknown and repeated keys (cJSON keeps both copies of a repeated key, and
@@ -62,7 +44,7 @@ static int check_fields(const cJSON *obj, const char *const *known, size_t n_kno
 				break;
 		if (i == n_known)
 			return fail(e, -EINVAL, "%s: unknown field \"%s\"", label,
-				    echo(it->string, tmp));
+				    TEXT_ECHO(it->string, tmp));
 		if (found[i] != NULL)
 			return fail(e, -EINVAL, "%s: duplicate field \"%s\"", label, known[i]);
 		found[i] = it;
@@ -124,17 +106,10 @@ static int get_addr(const cJSON *it, const char *label, const char *field, __u8 
 		return missing(e, label, field);
 	if (!cJSON_IsString(it))
 		return fail(e, -EINVAL, "%s: field \"%s\": expected a string", label, field);
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, it->valuestring, addr) == 1) {
-		*family = BATON_FAMILY_V4;
+	if (text_parse_addr(it->valuestring, family, addr))
 		return 0;
-	}
-	if (inet_pton(AF_INET6, it->valuestring, addr) == 1) {
-		*family = BATON_FAMILY_V6;
-		return 0;
-	}
 	return fail(e, -EINVAL, "%s: field \"%s\": \"%s\" is not an IPv4 or IPv6 address", label,
-		    field, echo(it->valuestring, tmp));
+		    field, TEXT_ECHO(it->valuestring, tmp));
 }
 
 static const char *family_name(__u8 family)

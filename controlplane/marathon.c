@@ -23,28 +23,12 @@
 
 #include "baton_abi.h"
 #include "marathon.h"
+#include "text.h"
 
 #define ECHO_MAX 160 /* user text quoted in a message */
 #define PATH_MAX_LEN 160
 
 /* ==== Problems ======================================================================= */
-
-/* User text quoted in a message: printable ASCII, no quote or backslash, bounded. */
-static void echo(const char *s, char *dst, size_t cap)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 4 < cap; i++) {
-		unsigned char c = s[i];
-
-		dst[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : c;
-	}
-	if (s[i] != '\0') {
-		memcpy(dst + i, "...", 3);
-		i += 3;
-	}
-	dst[i] = '\0';
-}
 
 static void problem_free_one(struct marathon_problem *p)
 {
@@ -81,15 +65,15 @@ static void problem_vadd(struct marathon_problems *p, const char *app_id, const 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	msg[0] = '\0';
 	if (app_id != NULL) {
-		echo(app_id, a, sizeof(a));
+		text_echo(app_id, strlen(app_id), a, sizeof(a));
 		off += snprintf(msg + off, sizeof(msg) - off, "app \"%s\"", a);
 	}
 	if (task_id != NULL && off < sizeof(msg)) {
-		echo(task_id, t, sizeof(t));
+		text_echo(task_id, strlen(task_id), t, sizeof(t));
 		off += snprintf(msg + off, sizeof(msg) - off, "%stask \"%s\"", off ? " " : "", t);
 	}
 	if (field != NULL && off < sizeof(msg)) {
-		echo(field, f, sizeof(f));
+		text_echo(field, strlen(field), f, sizeof(f));
 		off += snprintf(msg + off, sizeof(msg) - off, "%sfield \"%s\"", off ? ": " : "", f);
 	}
 	if (off < sizeof(msg))
@@ -137,27 +121,6 @@ void marathon_problems_free(struct marathon_problems *p)
 }
 
 /* ==== Small helpers ================================================================== */
-
-static bool parse_ip(const char *s, __u8 *family, __be32 addr[4])
-{
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, s, addr) == 1) {
-		*family = BATON_FAMILY_V4;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1) {
-		*family = BATON_FAMILY_V6;
-		return true;
-	}
-	return false;
-}
-
-static const char *fmt_ip(__u8 family, const __be32 addr[4], char *dst, size_t len)
-{
-	if (inet_ntop(family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, addr, dst, len) == NULL)
-		snprintf(dst, len, "?");
-	return dst;
-}
 
 /* JSON numbers are doubles: accept only exact integers in [lo, hi]. */
 static bool get_int(const cJSON *it, double lo, double hi, long long *out)
@@ -964,8 +927,8 @@ static int parse_task(struct pctx *c, const cJSON *js, size_t idx, struct marath
 				i++;
 				continue; /* Marathon-LB: "" is "no address yet" */
 			}
-			if (!parse_ip(ip->valuestring, &t->ips[t->n_ips].family,
-				      t->ips[t->n_ips].addr))
+			if (!text_parse_addr(ip->valuestring, &t->ips[t->n_ips].family,
+					     t->ips[t->n_ips].addr))
 				return bad(c, path_elem(q, "ipAddresses", i, "ipAddress"),
 					   "expected an IPv4 or IPv6 address");
 			t->n_ips++;
@@ -2471,7 +2434,7 @@ static int task_address(struct build *bd, const struct view *v, const struct mar
 		e->val = bd->n_host_entries++;
 		he = &bd->host_entries[e->val];
 		memset(he, 0, sizeof(*he));
-		if (parse_ip(t->host, &he->family, he->addr))
+		if (text_parse_addr(t->host, &he->family, he->addr))
 			he->err = 0;
 		else if (bd->o->resolve == NULL)
 			he->err = -ENOENT;
@@ -2674,7 +2637,7 @@ static int finish_backends(struct build *bd, const struct view *v, struct svc *s
 			continue;
 		problem_add(bd->probs, v->def->id, ptrs[i]->task_id, NULL,
 			    "port %u: backend %s:%u already used by task \"%s\"; dropped",
-			    sv->index, fmt_ip(ptrs[i]->family, ptrs[i]->addr, a, sizeof(a)),
+			    sv->index, text_fmt_addr(ptrs[i]->family, ptrs[i]->addr, a, sizeof(a)),
 			    ptrs[i]->port, ptrs[i - 1]->task_id);
 		((struct marathon_backend *)ptrs[i])->weight = UINT32_MAX; /* mark */
 		ptrs[i] = ptrs[i - 1];
@@ -2737,7 +2700,7 @@ static int apply_labels(struct build *bd, const struct view *v, struct svc *sv,
 			tmp[l - 2] = '\0';
 			lit = tmp;
 		}
-		if (!parse_ip(lit, &s->bind_family, s->bind_addr))
+		if (!text_parse_addr(lit, &s->bind_family, s->bind_addr))
 			/* Listening everywhere instead is what Marathon-LB cannot do either. */
 			problem_add(bd->probs, id, NULL, key,
 				    "\"%s\" is not an IP address; bound to all addresses", val);
@@ -3303,9 +3266,9 @@ static cJSON *service_json(const struct marathon_service *s)
 	     add(o, "protocol", cJSON_CreateString(s->protocol == IPPROTO_UDP ? "udp" : "tcp")) &&
 	     add(o, "mode", cJSON_CreateString(s->mode == MARATHON_MODE_HTTP ? "http" : "tcp")) &&
 	     add(o, "bind_addr",
-		 cJSON_CreateString(
-			 s->bind_all ? "all"
-				     : fmt_ip(s->bind_family, s->bind_addr, a, sizeof(a)))) &&
+		 cJSON_CreateString(s->bind_all ? "all"
+						: text_fmt_addr(s->bind_family, s->bind_addr, a,
+								sizeof(a)))) &&
 	     add(o, "vhosts", string_array(s->vhosts, s->n_vhosts)) &&
 	     add(o, "path", s->path ? cJSON_CreateString(s->path) : cJSON_CreateNull()) &&
 	     add(o, "sticky", cJSON_CreateBool(s->sticky)) &&
@@ -3326,7 +3289,7 @@ static cJSON *service_json(const struct marathon_service *s)
 			break;
 		}
 		ok = add(b, "address",
-			 cJSON_CreateString(fmt_ip(x->family, x->addr, a, sizeof(a)))) &&
+			 cJSON_CreateString(text_fmt_addr(x->family, x->addr, a, sizeof(a)))) &&
 		     add(b, "port", cJSON_CreateNumber(x->port)) &&
 		     add(b, "task_id", cJSON_CreateString(x->task_id)) &&
 		     add(b, "weight", cJSON_CreateNumber(x->weight)) &&

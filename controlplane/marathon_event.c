@@ -18,34 +18,11 @@
 #include <cjson/cJSON.h>
 
 #include "baton_abi.h"
-#include "errbuf.h"
+#include "text.h"
 #include "marathon_event.h"
 
 #define LABEL_MAX 384
 #define ECHO_MAX 48 /* outside text quoted back in a message */
-
-/* Outside text quoted in a message: short, printable ASCII, nothing that breaks quoting. */
-static const char *echo_n(const char *s, size_t len, char dst[ECHO_MAX])
-{
-	size_t i;
-
-	for (i = 0; i < len && i < ECHO_MAX - 4; i++) {
-		unsigned char c = s[i];
-
-		dst[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : c;
-	}
-	if (i < len) {
-		memcpy(dst + i, "...", 3);
-		i += 3;
-	}
-	dst[i] = '\0';
-	return dst;
-}
-
-static const char *echo(const char *s, char dst[ECHO_MAX])
-{
-	return echo_n(s, strlen(s), dst);
-}
 
 static const struct {
 	const char *type;
@@ -255,7 +232,7 @@ static int get_ips(const cJSON *obj, struct marathon_event *ev, const char *labe
 			return fail(
 				e, -EINVAL,
 				"%s: field \"ipAddress\": \"%s\" is not an IPv4 or IPv6 address",
-				elabel, echo(ip->text, tmp));
+				elabel, TEXT_ECHO(ip->text, tmp));
 		ev->n_ips++;
 	}
 	return 0;
@@ -267,7 +244,8 @@ static void set_label(char *label, const struct marathon_event *ev)
 	char tmp[ECHO_MAX];
 
 	if (ev->app_id[0] != '\0')
-		snprintf(label, LABEL_MAX, "%s for app \"%s\"", ev->type, echo(ev->app_id, tmp));
+		snprintf(label, LABEL_MAX, "%s for app \"%s\"", ev->type,
+			 TEXT_ECHO(ev->app_id, tmp));
 	else
 		snprintf(label, LABEL_MAX, "%s", ev->type);
 }
@@ -445,13 +423,13 @@ static int check_event_type(const cJSON *root, struct marathon_event *ev, bool f
 			return fail(
 				e, -EINVAL,
 				"%s: field \"eventType\": \"%s\" differs from the SSE event type",
-				ev->type, echo(it->valuestring, tmp));
+				ev->type, TEXT_ECHO(it->valuestring, tmp));
 		return 0;
 	}
 	len = strlen(it->valuestring);
 	if (len == 0 || len > MARATHON_EV_TYPE_MAX)
 		return fail(e, -EINVAL, "field \"eventType\": \"%s\": expected 1..%u bytes",
-			    echo(it->valuestring, tmp2), MARATHON_EV_TYPE_MAX);
+			    TEXT_ECHO(it->valuestring, tmp2), MARATHON_EV_TYPE_MAX);
 	memcpy(ev->type, it->valuestring, len + 1);
 	ev->kind = kind_of(ev->type);
 	return 0;
@@ -486,7 +464,8 @@ int marathon_event_parse(const char *type, size_t type_len, const char *data, si
 	if (!from_json) {
 		if (type_len > MARATHON_EV_TYPE_MAX || memchr(type, '\0', type_len) != NULL)
 			return fail(&e, -EINVAL, "event type \"%s\": expected 1..%u bytes",
-				    echo_n(type, type_len, tmp), MARATHON_EV_TYPE_MAX);
+				    text_echo(type, type_len, tmp, sizeof(tmp)),
+				    MARATHON_EV_TYPE_MAX);
 		memcpy(ev.type, type, type_len);
 		ev.kind = kind_of(ev.type);
 		if (ev.kind == MARATHON_EV_OTHER) {

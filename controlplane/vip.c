@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 
 #include "baton_abi.h"
-#include "errbuf.h"
+#include "text.h"
 #include "maglev.h"
 #include "vip.h"
 
@@ -56,23 +56,6 @@ struct parsed {
 	__u16 port;
 };
 
-static const char *echo(const char *s, char dst[ECHO_MAX])
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < ECHO_MAX - 4; i++) {
-		unsigned char c = s[i];
-
-		dst[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : c;
-	}
-	if (s[i] != '\0') {
-		memcpy(dst + i, "...", 3);
-		i += 3;
-	}
-	dst[i] = '\0';
-	return dst;
-}
-
 static bool name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -91,32 +74,6 @@ static bool name_ok(const char *s, size_t len)
 	return true;
 }
 
-static int af_of(__u8 family)
-{
-	return family == BATON_FAMILY_V4 ? AF_INET : AF_INET6;
-}
-
-static const char *fmt_addr(__u8 family, const __be32 addr[4], char dst[INET6_ADDRSTRLEN])
-{
-	inet_ntop(af_of(family), addr, dst, INET6_ADDRSTRLEN);
-	return dst;
-}
-
-/* Parses a plain IPv4 or IPv6 address (no brackets, no port). */
-static bool parse_addr(const char *s, __u8 *family, __be32 addr[4])
-{
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, s, addr) == 1) {
-		*family = BATON_FAMILY_V4;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1) {
-		*family = BATON_FAMILY_V6;
-		return true;
-	}
-	return false;
-}
-
 int vip_pool_parse(const char *cidr, struct vip_pool *out, char *err, size_t errlen)
 {
 	struct errbuf e = { err, errlen };
@@ -133,25 +90,25 @@ int vip_pool_parse(const char *cidr, struct vip_pool *out, char *err, size_t err
 	slash = strchr(cidr, '/');
 	if (slash == NULL || (size_t)(slash - cidr) >= sizeof(buf))
 		return fail(&e, -EINVAL, "VIP pool \"%s\": expected address/prefix-length",
-			    echo(cidr, tmp));
+			    TEXT_ECHO(cidr, tmp));
 	memcpy(buf, cidr, slash - cidr);
 	buf[slash - cidr] = '\0';
-	if (!parse_addr(buf, &pool.family, pool.base))
+	if (!text_parse_addr(buf, &pool.family, pool.base))
 		return fail(&e, -EINVAL, "VIP pool \"%s\": \"%s\" is not an IPv4 or IPv6 address",
-			    echo(cidr, tmp), buf);
+			    TEXT_ECHO(cidr, tmp), buf);
 	max = pool.family == BATON_FAMILY_V4 ? 32 : 128;
 	for (p = slash + 1; *p >= '0' && *p <= '9' && len <= max; p++)
 		len = len * 10 + (*p - '0');
 	if (p == slash + 1 || *p != '\0' || len < 1 || len > max || p - slash > 4)
 		return fail(&e, -EINVAL, "VIP pool \"%s\": prefix length must be 1..%u",
-			    echo(cidr, tmp), max);
+			    TEXT_ECHO(cidr, tmp), max);
 	pool.prefix_len = len;
 	for (bit = len; bit < max; bit++) {
 		const __u8 *b = (const __u8 *)pool.base;
 
 		if (b[bit / 8] & (0x80 >> (bit % 8)))
 			return fail(&e, -EINVAL, "VIP pool \"%s\": host bits are set",
-				    echo(cidr, tmp));
+				    TEXT_ECHO(cidr, tmp));
 	}
 	*out = pool;
 	return 0;
@@ -392,13 +349,13 @@ static int parse_state_line(char *line, struct vip_entry *v, char *msg, size_t l
 	if (*name == '/')
 		name++;
 	if (!name_ok(name, strlen(name))) {
-		snprintf(msg, len, "bad name \"%s\"", echo(name, tmp));
+		snprintf(msg, len, "bad name \"%s\"", TEXT_ECHO(name, tmp));
 		return -EINVAL;
 	}
 	memset(v, 0, sizeof(*v));
 	strcpy(v->name, name);
-	if (!parse_addr(addr, &v->family, v->addr)) {
-		snprintf(msg, len, "\"%s\" is not an IPv4 or IPv6 address", echo(addr, tmp));
+	if (!text_parse_addr(addr, &v->family, v->addr)) {
+		snprintf(msg, len, "\"%s\" is not an IPv4 or IPv6 address", TEXT_ECHO(addr, tmp));
 		return -EINVAL;
 	}
 	return 0;
@@ -456,7 +413,7 @@ int vip_state_load(struct vip_state **out, const char *path, char *err, size_t e
 		}
 		if (set_has(&seen, v.family, v.addr)) {
 			r = fail(&e, -EINVAL, "%s:%lu: address %s already held by another name",
-				 path, lineno, fmt_addr(v.family, v.addr, a));
+				 path, lineno, text_fmt_addr(v.family, v.addr, a, sizeof(a)));
 			goto out;
 		}
 		if (set_add(&seen, v.family, v.addr) || state_push(s, &v)) {
@@ -556,7 +513,7 @@ int vip_state_save(const struct vip_state *s, const char *path, char *err, size_
 	fprintf(f, "# baton VIP state: name address\n");
 	for (i = 0; i < s->n; i++)
 		fprintf(f, "%s %s\n", sorted[i].name,
-			fmt_addr(sorted[i].family, sorted[i].addr, a));
+			text_fmt_addr(sorted[i].family, sorted[i].addr, a, sizeof(a)));
 	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0) {
 		r = -errno;
 		r = fail(&e, r ? r : -EIO, "%s: write failed: %s", tmp, strerror(r ? -r : EIO));
@@ -596,8 +553,8 @@ static int bad_label(struct vip_assignment *o, const struct vip_request *rq, con
 	char l[ECHO_MAX], app[ECHO_MAX];
 
 	snprintf(o->message, sizeof(o->message), "app %s port %u: VIP label \"%s\": %s",
-		 echo(rq->app_id != NULL ? rq->app_id : "?", app), rq->port_index,
-		 echo(rq->label != NULL ? rq->label : "", l), why);
+		 TEXT_ECHO(rq->app_id != NULL ? rq->app_id : "?", app), rq->port_index,
+		 TEXT_ECHO(rq->label != NULL ? rq->label : "", l), why);
 	o->status = VIP_BAD_LABEL;
 	return -EINVAL;
 }
@@ -666,9 +623,9 @@ static void set_conflict(struct vip_assignment *o, const struct vip_request *req
 	o->holder = holder;
 	snprintf(o->message, sizeof(o->message),
 		 "app %s port %u: VIP label \"%s\": %s already held by app %s port %u",
-		 echo(req[i].app_id != NULL ? req[i].app_id : "?", app), req[i].port_index,
-		 echo(req[i].label, l), what,
-		 echo(req[holder].app_id != NULL ? req[holder].app_id : "?", happ),
+		 TEXT_ECHO(req[i].app_id != NULL ? req[i].app_id : "?", app), req[i].port_index,
+		 TEXT_ECHO(req[i].label, l), what,
+		 TEXT_ECHO(req[holder].app_id != NULL ? req[holder].app_id : "?", happ),
 		 req[holder].port_index);
 }
 
@@ -875,8 +832,8 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 		}
 		if (out[i].status != VIP_OK)
 			continue;
-		echo(req[i].app_id != NULL ? req[i].app_id : "?", app);
-		echo(req[i].label, l);
+		TEXT_ECHO(req[i].app_id != NULL ? req[i].app_id : "?", app);
+		TEXT_ECHO(req[i].label, l);
 		if (pool_of(pools, n_pools, p[i].family) == NULL) {
 			out[i].status = VIP_NO_POOL;
 			snprintf(out[i].message, sizeof(out[i].message),

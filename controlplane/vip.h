@@ -31,7 +31,7 @@
 #include <linux/types.h>
 
 #define VIP_NAME_MAX 63 /* characters of a VIP name, leading '/' excluded */
-#define VIP_MSG_MAX 192 /* per-request message, NUL included */
+#define VIP_MSG_MAX 256 /* per-request message, NUL included */
 #define VIP_POOL_V4_DEFAULT "11.0.0.0/8"
 #define VIP_POOL_V6_DEFAULT "fd01:c::/64"
 

@@ -332,8 +332,9 @@ static int refill_standby(struct reconcile *rc, __u32 sid, __u32 *keys, __u32 *t
 }
 
 /*
- * Builds the service's Maglev table into a new inner map and swaps it into the outer
- * slot in one update. No backend with weight: the slot is emptied (new flows dropped).
+ * Builds the service's Maglev table into its standby generation (refilled in place, or
+ * a new inner map queued for flush_swaps()); the frontend flips to it afterwards. No
+ * backend with weight: both generations are emptied (TCP gets an RST, UDP is dropped).
  */
 static int install_table(struct reconcile *rc, __u32 sid, const struct config_service *s,
 			 const int *ids)

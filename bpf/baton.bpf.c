@@ -277,6 +277,46 @@ static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_
 	return r ? r : send(ctx, p, f);
 }
 
+/*
+ * An L7 splice: the two legs of the connection have their own sequence spaces and
+ * window scales (docs/l7.md), so a spliced entry adds its deltas to seq and ack and
+ * rescales the window. SACK and timestamps are never negotiated on either leg, so no
+ * option needs translating. Checksum fixed incrementally.
+ */
+static __always_inline int splice(struct pkt *p, const struct baton_flow *f)
+{
+	struct tcphdr *th = p->l4;
+	__u32 d = 0, v;
+	__be32 old32;
+	__be16 old16;
+
+	if ((void *)(th + 1) > p->data_end)
+		return -1;
+	if (f->seq_delta) {
+		old32 = th->seq;
+		th->seq = bpf_htonl(bpf_ntohl(old32) + f->seq_delta);
+		d = csum_acc32(d, old32, th->seq);
+	}
+	if ((p->tcp_flags & TCP_ACK) && f->ack_delta) {
+		old32 = th->ack_seq;
+		th->ack_seq = bpf_htonl(bpf_ntohl(old32) + f->ack_delta);
+		d = csum_acc32(d, old32, th->ack_seq);
+	}
+	if (f->wscale_shift) {
+		old16 = th->window;
+		v = bpf_ntohs(old16);
+		if (f->wscale_shift > 0)
+			v <<= f->wscale_shift & 15;
+		else
+			v >>= (-f->wscale_shift) & 15;
+		th->window = bpf_htons(v > 0xffff ? 0xffff : v);
+		d = csum_acc16(d, old16, th->window);
+	}
+	if (d)
+		csum_apply(&th->check, d);
+	return 0;
+}
+
 static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
 				   const struct baton_config *cfg, __u64 now)
 {
@@ -284,9 +324,70 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct bat
 		tcp_track_close(f, &p->key, p->tcp_flags, now);
 	if (now - f->last_seen_ns > NSEC_PER_SEC)
 		f->last_seen_ns = now;
+	if ((f->flags & BATON_FLOW_F_SPLICED) && p->key.proto == IPPROTO_TCP && splice(p, f) < 0)
+		return drop(BATON_R_DROP_TRUNCATED, p);
 	if (rewrite(p, f) < 0)
 		return drop(BATON_R_DROP_TRUNCATED, p);
 	return emit(ctx, p, f, cfg, now);
+}
+
+/* Unbound TCP of an L7 frontend, or of a backend leg of baton-l7: into the lane. */
+static __always_inline int to_lane(struct pkt *p, const struct baton_config *cfg)
+{
+	if (!cfg->l7_lane_ifindex)
+		return drop(BATON_R_DROP_NO_LANE, p);
+	count(BATON_R_FWD_L7_LANE, p);
+	return bpf_redirect(cfg->l7_lane_ifindex, 0);
+}
+
+/* TCP towards a SNAT address on one of baton-l7's ports (a backend leg, not spliced)? */
+static __always_inline int is_l7_leg(const struct pkt *p, const struct baton_config *cfg)
+{
+	__u16 port = bpf_ntohs(p->key.dport);
+
+	if (p->key.proto != IPPROTO_TCP || port < cfg->l7_port_min || port > cfg->l7_port_max ||
+	    !cfg->l7_port_min)
+		return 0;
+	if (p->key.family == BATON_FAMILY_V4)
+		return p->key.daddr[0] == cfg->snat_v4;
+	return ((p->key.daddr[0] ^ cfg->snat_v6[0]) | (p->key.daddr[1] ^ cfg->snat_v6[1]) |
+		(p->key.daddr[2] ^ cfg->snat_v6[2]) | (p->key.daddr[3] ^ cfg->snat_v6[3])) == 0;
+}
+
+/*
+ * A frame baton-l7 sent: a complete IP packet (addresses, ports, sequence numbers,
+ * checksums all final). Only the MACs of the next hop are missing: fib lookup, send.
+ */
+static __always_inline int lane_out(struct xdp_md *ctx, struct pkt *p)
+{
+	struct bpf_fib_lookup fl = {};
+	struct ethhdr *eth = p->eth;
+	long rc;
+
+	fl.ifindex = ctx->ingress_ifindex;
+	fl.l4_protocol = p->key.proto;
+	fl.sport = p->key.sport;
+	fl.dport = p->key.dport;
+	if (p->key.family == BATON_FAMILY_V4) {
+		fl.family = AF_INET;
+		fl.ipv4_src = p->key.saddr[0];
+		fl.ipv4_dst = p->key.daddr[0];
+	} else {
+		fl.family = AF_INET6;
+		__builtin_memcpy(fl.ipv6_src, p->key.saddr, 16);
+		__builtin_memcpy(fl.ipv6_dst, p->key.daddr, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fl, sizeof(fl), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return no_neigh(&fl, p);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return drop(BATON_R_DROP_FIB, p);
+	if ((void *)(eth + 1) > p->data_end)
+		return drop(BATON_R_DROP_TRUNCATED, p);
+	__builtin_memcpy(eth->h_source, fl.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, fl.dmac, ETH_ALEN);
+	count(BATON_R_FWD_L7_OUT, p);
+	return bpf_redirect(fl.ifindex, 0);
 }
 
 /*
@@ -595,6 +696,8 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	if (cfg == NULL)
 		return pass(BATON_R_PASS_NOT_VIP, p);
 	now = bpf_ktime_get_coarse_ns();
+	if (cfg->l7_lane_ifindex && ctx->ingress_ifindex == cfg->l7_lane_ifindex)
+		return lane_out(ctx, p);
 
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (f != NULL && flow_live(f, cfg, p->key.proto, now)) {
@@ -602,6 +705,8 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 		if (!(syn && f->closing_ns && !(f->flags & BATON_FLOW_F_REPLY)))
 			return forward(ctx, p, f, cfg, now);
 	}
+	if (is_l7_leg(p, cfg))
+		return to_lane(p, cfg);
 
 	__builtin_memcpy(fk.addr, p->key.daddr, sizeof(fk.addr));
 	fk.port = p->key.dport;
@@ -610,6 +715,8 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	fe = bpf_map_lookup_elem(&frontends, &fk);
 	if (fe == NULL)
 		return not_served(p, ctx);
+	if ((fe->flags & BATON_FE_F_L7) && p->key.proto == IPPROTO_TCP)
+		return to_lane(p, cfg);
 	if (p->key.proto == IPPROTO_TCP && !syn)
 		return drop(BATON_R_DROP_NO_FLOW, p);
 	return new_flow(ctx, p, fe, cfg, now);

@@ -83,6 +83,32 @@ struct {
 	__type(value, __u32);
 } snat_cur SEC(".maps");
 
+/*
+ * The L7 lane's maps (include/baton_abi.h): the routing table and its meta, written by
+ * batond; baton-l7's counters, written by baton-l7. The XDP program does not read them:
+ * they live here so that they are created and pinned with the others.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * BATON_MAX_L7_ROUTES);
+	__type(key, __u32);
+	__type(value, struct baton_l7_route);
+} l7_routes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct baton_l7_meta);
+} l7_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct baton_l7_stats);
+} l7_stats SEC(".maps");
+
 /* Next hops without a neighbour entry, for batond to resolve. Not pinned. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -132,7 +132,9 @@ char *api_metrics(const struct api *a)
 		snprintf(label, sizeof(label), "frontend=\"%s%s%s:%u/%s\"",
 			 rs->fk.family == BATON_FAMILY_V6 ? "[" : "", addr,
 			 rs->fk.family == BATON_FAMILY_V6 ? "]" : "", ntohs(rs->fk.port),
-			 rs->fk.proto == IPPROTO_TCP ? "tcp" : "udp");
+			 rs->fk.proto == IPPROTO_TCP		? "tcp"
+			 : rs->fk.proto == BATON_PROTO_L7_ROUTE ? "l7route"
+								: "udp");
 		sb_printf(&b,
 			  "baton_service_packets_total{%s} %llu\n"
 			  "baton_service_bytes_total{%s} %llu\n"
@@ -164,6 +166,19 @@ char *api_metrics(const struct api *a)
 			  (unsigned long long)s[2]);
 	}
 
+	/* baton-l7's counters (zero until it has run). */
+	{
+		struct baton_l7_stats l7 = {};
+		__u32 zero = 0;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.l7_stats), &zero, &l7) == 0) {
+			sb_printf(&b, "# HELP baton_l7_total Counters of the L7 lane (baton-l7).\n"
+				      "# TYPE baton_l7_total counter\n");
+			for (__u32 i = 0; i < BATON_L7S_MAX; i++)
+				sb_printf(&b, "baton_l7_total{counter=\"%s\"} %llu\n",
+					  baton_l7_stat_name(i), (unsigned long long)l7.v[i]);
+		}
+	}
 	sb_printf(&b,
 		  "# TYPE baton_services gauge\nbaton_services %u\n"
 		  "# TYPE baton_backends gauge\nbaton_backends %u\n",

@@ -5,6 +5,7 @@
  * reload never touches the running state. One message per error, naming the service
  * (and backend index) and the field, because whoever reads it has the file open.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -225,7 +226,12 @@ static int frontend_key_cmp(const void *pa, const void *pb)
 		return r;
 	if (a->port != b->port)
 		return a->port < b->port ? -1 : 1;
-	return (a->proto > b->proto) - (a->proto < b->proto);
+	if (a->proto != b->proto)
+		return (a->proto > b->proto) - (a->proto < b->proto);
+	/* L7 services share their frontend, told apart by Host and path (l7.c checks those). */
+	if (a->mode != CONFIG_MODE_TCP && b->mode != CONFIG_MODE_TCP)
+		return strcmp(a->name, b->name);
+	return 0;
 }
 
 static int frontend_sort_cmp(const void *pa, const void *pb)
@@ -315,11 +321,85 @@ static int parse_backends(const cJSON *arr, struct config_service *s, const char
 		    fmt_endpoint(b->family, b->addr, b->port, a, sizeof(a)));
 }
 
+/* mode, vhosts, path, redirect_to_https: the L7 lane's fields (docs/l7.md). */
+static int parse_l7_fields(const cJSON *mode, const cJSON *vhosts, const cJSON *path,
+			   const cJSON *redirect, struct config_service *s, const char *label,
+			   struct errbuf *e)
+{
+	const cJSON *it;
+
+	s->mode = CONFIG_MODE_TCP;
+	if (mode != NULL) {
+		const char *m = cJSON_IsString(mode) ? mode->valuestring : "";
+
+		if (strcmp(m, "tcp") == 0)
+			s->mode = CONFIG_MODE_TCP;
+		else if (strcmp(m, "http") == 0)
+			s->mode = CONFIG_MODE_HTTP;
+		else if (strcmp(m, "https") == 0)
+			s->mode = CONFIG_MODE_HTTPS;
+		else
+			return fail(e, -EINVAL,
+				    "%s: field \"mode\": expected \"tcp\", \"http\" or \"https\"",
+				    label);
+	}
+	if (s->mode == CONFIG_MODE_TCP) {
+		if (vhosts != NULL || path != NULL || redirect != NULL)
+			return fail(
+				e, -EINVAL,
+				"%s: vhosts, path and redirect_to_https need mode http or https",
+				label);
+		return 0;
+	}
+	if (s->proto != IPPROTO_TCP)
+		return fail(e, -EINVAL, "%s: mode http/https needs protocol tcp", label);
+	if (vhosts != NULL) {
+		if (!cJSON_IsArray(vhosts))
+			return fail(e, -EINVAL, "%s: field \"vhosts\": expected an array", label);
+		cJSON_ArrayForEach(it, vhosts) {
+			size_t len;
+
+			if (!cJSON_IsString(it) || (len = strlen(it->valuestring)) == 0 ||
+			    len >= sizeof(s->vhosts[0]))
+				return fail(e, -EINVAL,
+					    "%s: field \"vhosts\": expected strings of 1..%zu "
+					    "characters",
+					    label, sizeof(s->vhosts[0]) - 1);
+			if (s->n_vhosts == CONFIG_VHOSTS_MAX)
+				return fail(e, -EINVAL, "%s: more than %d vhosts", label,
+					    CONFIG_VHOSTS_MAX);
+			for (size_t i = 0; i <= len; i++)
+				s->vhosts[s->n_vhosts][i] =
+					(char)tolower((unsigned char)it->valuestring[i]);
+			s->n_vhosts++;
+		}
+	}
+	if (path != NULL) {
+		if (!cJSON_IsString(path) || path->valuestring[0] != '/' ||
+		    strlen(path->valuestring) >= sizeof(s->path))
+			return fail(e, -EINVAL,
+				    "%s: field \"path\": expected a string starting with / of at "
+				    "most %zu characters",
+				    label, sizeof(s->path) - 1);
+		strcpy(s->path, path->valuestring);
+	}
+	if (redirect != NULL) {
+		if (!cJSON_IsBool(redirect))
+			return fail(e, -EINVAL,
+				    "%s: field \"redirect_to_https\": expected true or false",
+				    label);
+		s->redirect_to_https = cJSON_IsTrue(redirect);
+	}
+	return 0;
+}
+
 static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct config_service *s,
 			 struct errbuf *e)
 {
-	static const char *const known[] = { "name",	    "vip",	"port",	 "protocol",
-					     "maglev_size", "backends", "sticky" };
+	static const char *const known[] = {
+		"name",	  "vip",  "port",   "protocol", "maglev_size",	    "backends",
+		"sticky", "mode", "vhosts", "path",	"redirect_to_https"
+	};
 	enum {
 		F_NAME,
 		F_VIP,
@@ -328,6 +408,10 @@ static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct co
 		F_MAGLEV,
 		F_BACKENDS,
 		F_STICKY,
+		F_MODE,
+		F_VHOSTS,
+		F_PATH,
+		F_REDIRECT,
 		F_N
 	};
 	const cJSON *f[F_N];
@@ -374,6 +458,9 @@ static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct co
 				    label);
 		s->sticky = cJSON_IsTrue(f[F_STICKY]);
 	}
+	err = parse_l7_fields(f[F_MODE], f[F_VHOSTS], f[F_PATH], f[F_REDIRECT], s, label, e);
+	if (err)
+		return err;
 	s->maglev_size = default_m;
 	if (f[F_MAGLEV] != NULL) {
 		err = get_maglev_size(f[F_MAGLEV], label, &s->maglev_size, e);

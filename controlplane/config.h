@@ -8,6 +8,8 @@
  *   { "maglev_size": 65537,
  *     "services": [ { "name": "web", "vip": "10.0.0.100", "port": 80,
  *                     "protocol": "tcp", "maglev_size": 65537,
+ *                     "mode": "tcp" | "http" | "https",  (http/https: the L7 lane)
+ *                     "vhosts": ["a.example"], "path": "/api", "redirect_to_https": false,
  *                     "backends": [ { "address": "10.1.0.11", "port": 31001,
  *                                     "weight": 1 } ] } ] }
  */
@@ -29,6 +31,14 @@ struct config_backend {
 	__u32 weight;	/* 0..CONFIG_WEIGHT_MAX; 0 = no new flows */
 };
 
+enum config_mode {
+	CONFIG_MODE_TCP = 0, /* L4 in XDP */
+	CONFIG_MODE_HTTP,    /* L7 lane: routed by Host and path */
+	CONFIG_MODE_HTTPS,   /* L7 lane: routed by the TLS ClientHello's SNI, not terminated */
+};
+
+#define CONFIG_VHOSTS_MAX 16
+
 struct config_service {
 	char name[CONFIG_NAME_MAX + 1];
 	__u8 family;			 /* BATON_FAMILY_*, shared by the vip and every backend */
@@ -39,6 +49,14 @@ struct config_service {
 	__u32 maglev_size;		 /* prime; the service's own or the file's default */
 	size_t n_backends;		 /* <= maglev_size */
 	struct config_backend *backends; /* in file order; NULL when n_backends is 0 */
+	/* L7 (controlplane/l7.h): mode, and which requests on the frontend are this service's. */
+	enum config_mode mode;
+	__u32 fe_flags; /* extra BATON_FE_F_* of its frontend entry (set by l7_lower()) */
+	size_t n_vhosts;
+	char vhosts[CONFIG_VHOSTS_MAX][128]; /* lower case; none = any Host */
+	char path[128];			     /* path prefix; "" = any */
+	bool redirect_to_https;		     /* answer 301 to the https URL */
+	__u16 l7_port; /* set by l7_lower(): the real frontend port (port is then synthetic) */
 };
 
 struct config {

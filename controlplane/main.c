@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/signalfd.h>
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "marathon_client.h"
+#include "l7.h"
 #include "neigh.h"
 #include "reconcile.h"
 #include "sync.h"
@@ -52,6 +54,8 @@ struct options {
 	bool detach;
 	bool have_snat_v4, have_snat_v6;
 	struct reconcile_settings set;
+	const char *l7_lane;		     /* --l7-lane */
+	int fe_fd, l7_routes_fd, l7_meta_fd; /* for l7_publish() */
 };
 
 /*
@@ -89,6 +93,8 @@ enum opt_id {
 	OPT_STATE_DIR,
 	OPT_VIP_DOMAIN,
 	OPT_API_LISTEN,
+	OPT_L7_LANE,
+	OPT_L7_PORTS,
 };
 
 static const struct option_desc {
@@ -147,6 +153,11 @@ static const struct option_desc {
 	  "names in DIR/vips.hosts: NAME.DOMAIN (default marathon.l4lb.thisdcos.directory)" },
 	{ "api-listen", required_argument, OPT_API_LISTEN, "ADDR:PORT",
 	  "HTTP endpoint: /healthz, /metrics (default 127.0.0.1:9090; none: off)" },
+	{ "l7-lane", required_argument, OPT_L7_LANE, "IFACE",
+	  "the L7 lane: veth whose peer baton-l7 owns; http/https services go through it "
+	  "(the program is attached to IFACE too)" },
+	{ "l7-ports", required_argument, OPT_L7_PORTS, "MIN-MAX",
+	  "source ports of baton-l7's backend legs on the SNAT address (61000-65535)" },
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
 	  "fetch once, print the services as JSON on stdout, exit" },
 	{ "detach", no_argument, OPT_DETACH, NULL,
@@ -210,17 +221,17 @@ static int parse_snat_addr(struct options *o, const char *s)
 	return -EINVAL;
 }
 
-static int parse_ports(struct options *o, const char *s)
+static int parse_ports(const char *opt, const char *s, __u16 *min, __u16 *max)
 {
 	unsigned int lo, hi;
 	char tail;
 
 	if (sscanf(s, "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || lo > hi || hi > 65535) {
-		log_err("--snat-ports: \"%s\" is not MIN-MAX within 1-65535", s);
+		log_err("--%s: \"%s\" is not MIN-MAX within 1-65535", opt, s);
 		return -EINVAL;
 	}
-	o->set.snat_port_min = lo;
-	o->set.snat_port_max = hi;
+	*min = lo;
+	*max = hi;
 	return 0;
 }
 
@@ -302,6 +313,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->api_listen = "127.0.0.1:9090";
 	o->set.snat_port_min = 1024;
 	o->set.snat_port_max = 32767;
+	o->set.l7_port_min = 61000; /* above the kernel's ephemeral range (32768-60999) */
+	o->set.l7_port_max = 65535;
 	o->set.tcp_idle_ns = 3600 * NSEC_PER_SEC;
 	o->set.udp_idle_ns = 60 * NSEC_PER_SEC;
 	o->set.tcp_close_ns = 10 * NSEC_PER_SEC;
@@ -331,7 +344,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 			err = parse_snat_addr(o, optarg);
 			break;
 		case OPT_SNAT_PORTS:
-			err = parse_ports(o, optarg);
+			err = parse_ports("snat-ports", optarg, &o->set.snat_port_min,
+					  &o->set.snat_port_max);
+			break;
+		case OPT_L7_LANE:
+			o->l7_lane = optarg;
+			break;
+		case OPT_L7_PORTS:
+			err = parse_ports("l7-ports", optarg, &o->set.l7_port_min,
+					  &o->set.l7_port_max);
 			break;
 		case OPT_XDP_MODE:
 			if (strcmp(optarg, "native") == 0) {
@@ -615,8 +636,22 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_
 		log_err("%s; keeping the running configuration", err_msg);
 		return err;
 	}
+	err = l7_lower(&next, err_msg, sizeof(err_msg));
+	if (err) {
+		log_err("%s: %s; keeping the running configuration", o->config_path, err_msg);
+		config_free(&next);
+		return err;
+	}
 	default_snat(o, &next);
 	err = reconcile_apply(rc, &next, &o->set);
+	if (!err && o->l7_routes_fd >= 0) {
+		int n = l7_publish(o->fe_fd, o->l7_routes_fd, o->l7_meta_fd, &next);
+
+		if (n < 0)
+			log_errno(-n, "cannot publish the L7 routes");
+		else if (n > 0 || o->l7_lane != NULL)
+			log_info("L7 routes published: %d", n);
+	}
 	if (err) {
 		log_err("configuration from %s only partly applied; fix it and send SIGHUP",
 			o->config_path);
@@ -757,6 +792,22 @@ int main(int argc, char **argv)
 	err = datapath_open(&dp, o.bpffs);
 	if (err)
 		goto out;
+	o.fe_fd = bpf_map__fd(dp.skel->maps.frontends);
+	o.l7_routes_fd = bpf_map__fd(dp.skel->maps.l7_routes);
+	o.l7_meta_fd = bpf_map__fd(dp.skel->maps.l7_meta);
+	if (o.l7_lane != NULL) {
+		o.set.l7_lane_ifindex = if_nametoindex(o.l7_lane);
+		if (o.set.l7_lane_ifindex == 0) {
+			err = log_errno(errno, "--l7-lane %s", o.l7_lane);
+			goto out;
+		}
+		if (o.set.l7_port_min <= o.set.snat_port_max &&
+		    o.set.snat_port_min <= o.set.l7_port_max) {
+			log_err("--l7-ports overlap --snat-ports");
+			err = -EINVAL;
+			goto out;
+		}
+	}
 	err = reconcile_init(&rc, bpf_map__fd(dp.skel->maps.frontends),
 			     bpf_map__fd(dp.skel->maps.backends), bpf_map__fd(dp.skel->maps.maglev),
 			     bpf_map__fd(dp.skel->maps.config));
@@ -799,6 +850,12 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < o.n_ifaces; i++) {
 		err = datapath_attach(&dp, o.ifaces[i], o.generic);
+		if (err)
+			goto out;
+	}
+	/* Frames of baton-l7 come back in on the lane: the program routes them. */
+	if (o.l7_lane != NULL) {
+		err = datapath_attach(&dp, o.l7_lane, o.generic);
 		if (err)
 			goto out;
 	}

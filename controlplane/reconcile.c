@@ -101,6 +101,7 @@ int reconcile_adopt(struct reconcile *rc)
 		rc->svc[fe.service_id].fk = key;
 		rc->svc[fe.service_id].used = true;
 		rc->svc[fe.service_id].gen = !!(fe.flags & BATON_FE_F_GEN1);
+		rc->svc[fe.service_id].fe_flags = fe.flags & (BATON_FE_F_L7 | BATON_FE_F_TLS);
 		rc->n_services++;
 	}
 	log_info("adopted pinned state: %u services, %u backends", rc->n_services, rc->n_backends);
@@ -470,7 +471,7 @@ static int write_frontend(struct reconcile *rc, const struct config_service *s, 
 {
 	struct baton_frontend fe = { .service_id = sid,
 				     .flags = (s->sticky ? BATON_FE_F_STICKY : 0) |
-					      (gen ? BATON_FE_F_GEN1 : 0) },
+					      (gen ? BATON_FE_F_GEN1 : 0) | s->fe_flags },
 			      addr_fe = { .flags = BATON_FE_F_ADDR_ONLY };
 	struct baton_frontend_key fk, ak;
 
@@ -614,6 +615,9 @@ static int write_settings(struct reconcile *rc, const struct reconcile_settings 
 		.tcp_close_ns = set->tcp_close_ns,
 		.port_reuse_ns = set->port_reuse_ns,
 		.fib_cache_ns = set->fib_cache_ns,
+		.l7_lane_ifindex = set->l7_lane_ifindex,
+		.l7_port_min = set->l7_port_min,
+		.l7_port_max = set->l7_port_max,
 	};
 	__u32 zero = 0;
 
@@ -661,12 +665,13 @@ int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 		struct rc_service *rs = &rc->svc[sids[i]];
 		__u8 gen = rs->pending ? rs->pending_gen : rs->gen;
 
-		if (!err &&
-		    (!rs->fe_ok || rs->sticky != cfg->services[i].sticky || gen != rs->gen)) {
+		if (!err && (!rs->fe_ok || rs->sticky != cfg->services[i].sticky ||
+			     gen != rs->gen || rs->fe_flags != cfg->services[i].fe_flags)) {
 			/* The flip: from here on new flows use the new table. */
 			err = write_frontend(rc, &cfg->services[i], sids[i], gen);
 			rs->fe_ok = !err;
 			rs->sticky = cfg->services[i].sticky;
+			rs->fe_flags = cfg->services[i].fe_flags;
 		}
 		if (!rs->pending)
 			continue;

@@ -21,6 +21,8 @@ struct reconcile_settings {
 	__be32 snat_v6[4];
 	__u16 snat_port_min, snat_port_max;
 	__u64 tcp_idle_ns, udp_idle_ns, tcp_close_ns, port_reuse_ns, fib_cache_ns;
+	__u32 l7_lane_ifindex; /* --l7-lane; 0 = none */
+	__u16 l7_port_min, l7_port_max;
 };
 
 /*
@@ -53,6 +55,7 @@ struct rc_service {
 	bool has_table;	 /* the active generation holds the table built from input_sum */
 	bool fe_ok;	 /* its frontend and VIP address entry are in the map */
 	bool sticky;	 /* as written in its frontend */
+	__u32 fe_flags;	 /* the config's fe_flags, as written in its frontend */
 	__u8 gen;	 /* the active generation, as written in its frontend */
 	bool standby_ok; /* the other generation holds an inner map of standby_m slots */
 	__u32 active_m, standby_m;

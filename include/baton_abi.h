@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define BATON_ABI_VERSION 2
+#define BATON_ABI_VERSION 3
 
 /* Capacities. Map sizes are fixed at compile time so pinned maps stay reusable. */
 #define BATON_MAX_FRONTENDS 65536
@@ -50,6 +50,17 @@ struct baton_frontend_key {
 #define BATON_FE_F_ADDR_ONLY (1u << 0) /* address entry: no service behind it */
 #define BATON_FE_F_STICKY (1u << 1)    /* Maglev hashes the client address only */
 #define BATON_FE_F_GEN1 (1u << 2)      /* the service's table generation 1 is active */
+#define BATON_FE_F_L7 (1u << 3)	       /* http/https frontend: unbound TCP goes to the L7 lane */
+#define BATON_FE_F_TLS (1u << 4)       /* with F_L7: the clients speak TLS, route by SNI */
+
+/*
+ * Frontend key protocol of an L7 route's own service entry. Several http services
+ * share one (address, port); each still needs a service id and a Maglev table, so
+ * batond files each under (address, route number, BATON_PROTO_L7_ROUTE). No packet
+ * carries this protocol (253 is reserved for experiments, RFC 3692), so XDP never
+ * matches such an entry.
+ */
+#define BATON_PROTO_L7_ROUTE 253
 
 struct baton_frontend {
 	__u32 service_id; /* index into the maglev outer map and service counters */
@@ -130,6 +141,16 @@ struct baton_config {
 	__u64 tcp_close_ns;  /* grace after both FINs / an RST before the entry ends */
 	__u64 port_reuse_ns; /* a SNAT port is not reused towards a backend before this */
 	__u64 fib_cache_ns;  /* how long a flow keeps its resolved next hop */
+	/*
+	 * L7 lane: the interface whose far end is baton-l7 (0 = none: L7 frontends drop).
+	 * Unbound TCP for an F_L7 frontend, and TCP to a SNAT address on a port in
+	 * l7_port_min..max without a flow (baton-l7's backend legs), is redirected into
+	 * it; frames coming back in on it are routed by the fib (baton-l7 writes
+	 * complete IP packets, XDP only sets the MACs).
+	 */
+	__u32 l7_lane_ifindex;
+	__u16 l7_port_min; /* host order, inclusive; disjoint from snat_port_* */
+	__u16 l7_port_max;
 };
 
 /* Per-CPU counters, per service and per backend. */
@@ -163,7 +184,10 @@ struct baton_stats {
 	X(DROP_FLOW_INSERT, "drop_flow_insert")	  /* flow table update failed */               \
 	X(DROP_FIB, "drop_fib")			  /* no route to the destination */            \
 	X(DROP_NO_NEIGH, "drop_no_neigh")	  /* next hop unresolved: batond probes it */  \
-	X(DROP_ICMP, "drop_icmp")		  /* ICMP error for a VIP, no matching flow */
+	X(DROP_ICMP, "drop_icmp")		  /* ICMP error for a VIP, no matching flow */ \
+	X(FWD_L7_LANE, "fwd_l7_lane")		  /* unbound L7 TCP sent into the lane */      \
+	X(FWD_L7_OUT, "fwd_l7_out")		  /* a frame of baton-l7 routed out */         \
+	X(DROP_NO_LANE, "drop_no_lane")		  /* L7 frontend but no lane configured */
 
 #define BATON_REASON_ENUM(name, str) BATON_R_##name,
 enum baton_reason {
@@ -188,6 +212,71 @@ struct baton_neigh_req {
 	__u8 pad[3];
 };
 
+/*
+ * L7 routing table, written by batond, read by baton-l7: array map l7_routes of
+ * 2 * BATON_MAX_L7_ROUTES entries, generation g in [g * MAX, g * MAX + n). batond fills
+ * the standby generation, then writes l7_meta (gen, n, version) in one update;
+ * baton-l7 rereads the table when version changes. A route matches a request for
+ * (addr, port) whose Host equals host (or any Host when host is "") and whose path
+ * starts with path; the longest matching path wins, an exact host before "".
+ */
+#define BATON_MAX_L7_ROUTES 4096
+#define BATON_L7_HOST_MAX 128 /* bytes, NUL included */
+#define BATON_L7_PATH_MAX 128
+
+#define BATON_L7_R_REDIRECT_HTTPS (1u << 0) /* answer 301 to https://host/path */
+#define BATON_L7_R_TLS (1u << 1)	    /* the frontend carries TLS: host is the SNI */
+
+struct baton_l7_route {
+	__be32 addr[4];		      /* be; the frontend */
+	__be16 port;		      /* be */
+	__u8 family;		      /* BATON_FAMILY_*; 0 = unused */
+	__u8 flags;		      /* BATON_L7_R_* */
+	__u32 service_id;	      /* its Maglev tables and counters */
+	char host[BATON_L7_HOST_MAX]; /* lower case, NUL-terminated; "" = any */
+	char path[BATON_L7_PATH_MAX]; /* prefix, NUL-terminated; "" = any */
+};
+
+struct baton_l7_meta {
+	__u32 abi_version;
+	__u32 gen;	/* 0 or 1: the active half of l7_routes */
+	__u32 n_routes; /* in the active half */
+	__u32 pad;
+	__u64 version; /* bumped on every publish */
+};
+
+/*
+ * baton-l7's counters: array map l7_stats of one entry, written by baton-l7 (it owns
+ * it; one writer), read by batond for /metrics. Totals since baton-l7 started.
+ */
+#define BATON_L7_STATS(X)                                                                     \
+	X(syn_cookies, "syn_cookies")	      /* SYN answered with a cookie SYN-ACK */        \
+	X(cookie_fail, "cookie_failures")     /* ACK whose cookie did not validate */         \
+	X(accepted, "connections_accepted")   /* valid cookie: connection state created */    \
+	X(bound, "connections_bound")	      /* backend chosen and its leg established */    \
+	X(offloaded, "connections_offloaded") /* spliced into the XDP flow table */           \
+	X(resp_503, "responses_503")	      /* no service or no backend answered */         \
+	X(resp_408, "responses_408")	      /* request head not complete in time */         \
+	X(resp_431, "responses_431")	      /* request head too large */                    \
+	X(resp_400, "responses_400")	      /* unparsable request */                        \
+	X(resp_301, "responses_301")	      /* redirect to https */                         \
+	X(backend_retries, "backend_retries") /* backend refused or silent: next one tried */ \
+	X(client_resets, "client_resets")     /* client reset before the head was complete */ \
+	X(rx_frames, "rx_frames")	      /* frames received from the lane */             \
+	X(tx_frames, "tx_frames")	      /* frames sent into the lane */                 \
+	X(tx_drops, "tx_drops")		      /* frames the lane did not take */              \
+	X(table_full, "table_full")	      /* connection table full: SYN dropped */
+
+#define BATON_L7_STAT_ENUM(name, str) BATON_L7S_##name,
+enum baton_l7_stat {
+	BATON_L7_STATS(BATON_L7_STAT_ENUM) BATON_L7S_MAX
+};
+#undef BATON_L7_STAT_ENUM
+
+struct baton_l7_stats {
+	__u64 v[BATON_L7S_MAX];
+};
+
 /* Map names (the kernel keeps 15 characters) and where batond pins them. */
 #define BATON_PIN_DIR "baton" /* under the bpffs mount */
 
@@ -201,12 +290,22 @@ static inline const char *baton_reason_name(unsigned int r)
 	return r < BATON_R_MAX ? names[r] : "unknown";
 }
 
+static inline const char *baton_l7_stat_name(unsigned int s)
+{
+#define BATON_L7_STAT_STR(name, str) str,
+	static const char *const names[] = { BATON_L7_STATS(BATON_L7_STAT_STR) };
+#undef BATON_L7_STAT_STR
+	return s < BATON_L7S_MAX ? names[s] : "unknown";
+}
+
 _Static_assert(sizeof(struct baton_frontend_key) == 20, "frontend key layout");
 _Static_assert(sizeof(struct baton_frontend) == 8, "frontend layout");
 _Static_assert(sizeof(struct baton_backend) == 20, "backend layout");
 _Static_assert(sizeof(struct baton_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct baton_flow) == 96, "flow layout");
-_Static_assert(sizeof(struct baton_config) == 72, "config layout");
+_Static_assert(sizeof(struct baton_config) == 80, "config layout");
+_Static_assert(sizeof(struct baton_l7_route) == 280, "l7 route layout");
+_Static_assert(sizeof(struct baton_l7_meta) == 24, "l7 meta layout");
 _Static_assert(sizeof(struct baton_stats) == 24, "stats layout");
 _Static_assert(sizeof(struct baton_neigh_req) == 24, "neigh request layout");
 #endif

@@ -1541,6 +1541,150 @@ static const struct xdp_case maglev_cases[] = {
 	  .check = chk_maglev_sticky },
 };
 
+/* ---- The L7 lane: unbound L7 TCP into the lane, lane frames routed, spliced flows ---- */
+
+#define L7_PORT 8080 /* VIP4:8080/tcp is an L7 frontend */
+#define L7_LEG 61001 /* a spliced flow's backend leg source port */
+#define L7_ACK_DELTA 0x10000000u
+#define L7_SEQ_DELTA ((uint32_t)-4096) /* the reply's seq wraps below zero */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void put_l7_flow(const char *csrc, int cport, const char *vip, int vport, const char *snat,
+			int lport, const char *be, int bport, uint32_t seq_delta,
+			uint32_t ack_delta, int8_t wscale, uint8_t flags)
+{
+	struct baton_flow_key k = { .proto = IPPROTO_TCP, .family = BATON_FAMILY_V4 };
+	struct baton_flow f = { .flags = flags | BATON_FLOW_F_SPLICED,
+				.seq_delta = seq_delta,
+				.ack_delta = ack_delta,
+				.wscale_shift = wscale,
+				.service_id = SVC_TCP4,
+				.backend_id = BE_1_TCP4,
+				.last_seen_ns = mono_ns() };
+
+	fx_addr(4, csrc, k.saddr);
+	fx_addr(4, vip, k.daddr);
+	k.sport = htons(cport);
+	k.dport = htons(vport);
+	fx_addr(4, snat, f.saddr);
+	fx_addr(4, be, f.daddr);
+	f.sport = htons(lport);
+	f.dport = htons(bport);
+	must(bpf_map_update_elem(map_fd(skel->maps.flows), &k, &f, BPF_ANY));
+}
+
+static void setup_l7(void)
+{
+	struct baton_frontend_key fk = { .proto = IPPROTO_TCP, .family = BATON_FAMILY_V4 };
+	struct baton_frontend fe = { .service_id = SVC_TCP4, .flags = BATON_FE_F_L7 };
+
+	cfg.l7_lane_ifindex = ifindex[IFB];
+	cfg.l7_port_min = 61000;
+	cfg.l7_port_max = 61999;
+	write_config();
+	fx_addr(4, VIP4, fk.addr);
+	fk.port = htons(L7_PORT);
+	must(bpf_map_update_elem(map_fd(skel->maps.frontends), &fk, &fe, BPF_ANY));
+	/* client CLIENT4:42000 <-> VIP4:8080 spliced to SNAT4:61001 <-> BE1_4:8080 */
+	put_l7_flow(CLIENT4, 42000, VIP4, L7_PORT, SNAT4, L7_LEG, BE1_4, 8080, 0, L7_ACK_DELTA, 0,
+		    0);
+	put_l7_flow(BE1_4, 8080, SNAT4, L7_LEG, VIP4, L7_PORT, CLIENT4, 42000, L7_SEQ_DELTA, 0, 2,
+		    BATON_FLOW_F_REPLY);
+}
+
+static int step_no_lane(const struct xdp_case *c, char *err, size_t errlen)
+{
+	cfg.l7_lane_ifindex = 0;
+	write_config();
+	return 0;
+}
+
+static const struct xdp_case l7_cases[] = {
+	{ .desc = "SYN to an L7 frontend: redirected into the lane untouched",
+	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, L7_PORT, TH_SYN), .seq = 1000 },
+	  .action = XDP_REDIRECT,
+	  .out = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, L7_PORT, TH_SYN), .seq = 1000 },
+	  .reason = BATON_R_FWD_L7_LANE },
+	{ .desc = "request segment of an unbound L7 connection: into the lane too",
+	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, L7_PORT, TH_ACK | TH_PSH), SEQ_C(1),
+		  .payload_len = 60 },
+	  .action = XDP_REDIRECT,
+	  .out = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, L7_PORT, TH_ACK | TH_PSH), SEQ_C(1),
+		   .payload_len = 60 },
+	  .reason = BATON_R_FWD_L7_LANE },
+	{ .desc = "baton-l7's SYN-ACK in on the lane: routed to the client, MACs set",
+	  .ifin = IFB,
+	  .in = { FROM_BE2, TCP4(VIP4, CLIENT4, L7_PORT, 41000, TH_SYN | TH_ACK), .seq = 777,
+		  .ack = 1001 },
+	  .action = XDP_REDIRECT,
+	  .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, L7_PORT, 41000, TH_SYN | TH_ACK), .seq = 777,
+		   .ack = 1001 },
+	  .reason = BATON_R_FWD_L7_OUT },
+	{ .desc = "baton-l7's backend-leg SYN in on the lane: routed to the backend",
+	  .ifin = IFB,
+	  .in = { FROM_BE2, TCP4(SNAT4, BE1_4, 61005, 8080, TH_SYN), .seq = 1000 },
+	  .action = XDP_REDIRECT,
+	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, 61005, 8080, TH_SYN), .seq = 1000 },
+	  .reason = BATON_R_FWD_L7_OUT },
+	{ .desc = "the backend's SYN-ACK to a SNAT port of baton-l7, no flow: into the lane",
+	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, 61005, TH_SYN | TH_ACK), .seq = 5000,
+		  .ack = 1001 },
+	  .action = XDP_REDIRECT,
+	  .out = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, 61005, TH_SYN | TH_ACK), .seq = 5000,
+		   .ack = 1001 },
+	  .reason = BATON_R_FWD_L7_LANE },
+	{ .desc = "TCP to the SNAT address outside baton-l7's ports: not ours, passed",
+	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, 62000, TH_SYN | TH_ACK), .seq = 5000,
+		  .ack = 1001 },
+	  .action = XDP_PASS,
+	  .unchanged = true,
+	  .reason = BATON_R_PASS_NOT_VIP },
+	{ .desc = "spliced, client -> backend: NAT, ack + delta, seq and window kept",
+	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 42000, L7_PORT, TH_ACK | TH_PSH), .seq = 2000,
+		  .ack = 9001, .window = 1000, .payload_len = 100 },
+	  .action = XDP_TX,
+	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, L7_LEG, 8080, TH_ACK | TH_PSH), .seq = 2000,
+		   .ack = 9001 + L7_ACK_DELTA, .window = 1000, .payload_len = 100 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4 },
+	{ .desc = "spliced, backend -> client: NAT, seq + delta (wrapping), window << 2",
+	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, L7_LEG, TH_ACK), .seq = 5000, .ack = 2100,
+		  .window = 300, .payload_len = 200 },
+	  .action = XDP_TX,
+	  .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, L7_PORT, 42000, TH_ACK), .seq = 5000 - 4096,
+		   .ack = 2100, .window = 1200, .payload_len = 200 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4 },
+	{ .desc = "spliced, backend -> client: a scaled window past 16 bits is capped",
+	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, L7_LEG, TH_ACK), .seq = 5200, .ack = 2100,
+		  .window = 40000 },
+	  .action = XDP_TX,
+	  .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, L7_PORT, 42000, TH_ACK), .seq = 5200 - 4096,
+		   .ack = 2100, .window = 65535 },
+	  .reason = BATON_R_FWD_TX },
+	{ .desc = "spliced, client RST without ACK: ack left alone, seq kept",
+	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 42000, L7_PORT, TH_RST), .seq = 2100,
+		  .ack = 1234, .window_zero = true },
+	  .action = XDP_TX,
+	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, L7_LEG, 8080, TH_RST), .seq = 2100, .ack = 1234,
+		   .window_zero = true },
+	  .reason = BATON_R_FWD_TX },
+	{ .desc = "step: no lane configured", .action = CHECK_ONLY, .check = step_no_lane },
+	{ .desc = "SYN to an L7 frontend without a lane: dropped, counted",
+	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41001, L7_PORT, TH_SYN), .seq = 1000 },
+	  .action = XDP_DROP,
+	  .reason = BATON_R_DROP_NO_LANE },
+};
+
 static const struct group groups[] = {
 	{ "tcp4", NULL, tcp4_cases, sizeof(tcp4_cases) / sizeof(tcp4_cases[0]), 0 },
 	{ "tcp6", NULL, tcp6_cases, sizeof(tcp6_cases) / sizeof(tcp6_cases[0]), 0 },
@@ -1574,6 +1718,7 @@ static const struct group groups[] = {
 	{ "maglev", setup_maglev_multi, maglev_cases,
 	  sizeof(maglev_cases) / sizeof(maglev_cases[0]), 0 },
 	{ "drain", NULL, drain_cases, sizeof(drain_cases) / sizeof(drain_cases[0]), 0 },
+	{ "l7", setup_l7, l7_cases, sizeof(l7_cases) / sizeof(l7_cases[0]), 0 },
 };
 
 #endif /* BATON_TEST_XDP_CASES_H */

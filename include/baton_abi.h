@@ -228,11 +228,13 @@ struct baton_neigh_req {
 #define BATON_L7_R_TLS (1u << 1)	    /* the frontend carries TLS: host is the SNI */
 
 struct baton_l7_route {
-	__be32 addr[4];		      /* be; the frontend */
-	__be16 port;		      /* be */
-	__u8 family;		      /* BATON_FAMILY_*; 0 = unused */
-	__u8 flags;		      /* BATON_L7_R_* */
-	__u32 service_id;	      /* its Maglev tables and counters */
+	__be32 addr[4];	  /* be; the frontend */
+	__be16 port;	  /* be */
+	__u8 family;	  /* BATON_FAMILY_*; 0 = unused */
+	__u8 flags;	  /* BATON_L7_R_* */
+	__u32 service_id; /* its Maglev tables and counters */
+	__be16 key_port;  /* be; its own frontend entry: (addr, key_port, BATON_PROTO_L7_ROUTE) */
+	__u16 pad;
 	char host[BATON_L7_HOST_MAX]; /* lower case, NUL-terminated; "" = any */
 	char path[BATON_L7_PATH_MAX]; /* prefix, NUL-terminated; "" = any */
 };
@@ -247,7 +249,8 @@ struct baton_l7_meta {
 
 /*
  * baton-l7's counters: array map l7_stats of one entry, written by baton-l7 (it owns
- * it; one writer), read by batond for /metrics. Totals since baton-l7 started.
+ * it; one writer), read by batond for /metrics. Totals; a restarted baton-l7 goes on from the
+ * values it finds.
  */
 #define BATON_L7_STATS(X)                                                                     \
 	X(syn_cookies, "syn_cookies")	      /* SYN answered with a cookie SYN-ACK */        \
@@ -304,7 +307,7 @@ _Static_assert(sizeof(struct baton_backend) == 20, "backend layout");
 _Static_assert(sizeof(struct baton_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct baton_flow) == 96, "flow layout");
 _Static_assert(sizeof(struct baton_config) == 80, "config layout");
-_Static_assert(sizeof(struct baton_l7_route) == 280, "l7 route layout");
+_Static_assert(sizeof(struct baton_l7_route) == 284, "l7 route layout");
 _Static_assert(sizeof(struct baton_l7_meta) == 24, "l7 meta layout");
 _Static_assert(sizeof(struct baton_stats) == 24, "stats layout");
 _Static_assert(sizeof(struct baton_neigh_req) == 24, "neigh request layout");

@@ -13,8 +13,9 @@ packages=(
 	build-essential meson ninja-build pkg-config clang llvm clang-format
 	libbpf-dev bpftool libxdp-dev linux-libc-dev
 	libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
+	libdpdk-dev dpdk # baton-l7 (the L7 lane: EAL, mempools, the net_af_xdp PMD)
 	# tests and demo: namespaces, real clients and servers
-	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod
+	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod openssl
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * baton-l7's pure parsers: the HTTP/1.x request head (request line and Host) and the
+ * TLS ClientHello's server_name. Bytes in, a verdict and a struct out; no I/O, no
+ * allocation, unit-tested in tests/l7.
+ */
+#ifndef BATON_L7_PARSE_H
+#define BATON_L7_PARSE_H
+
+#include <stddef.h>
+
+#define L7_HOST_MAX 128 /* as BATON_L7_HOST_MAX, NUL included */
+#define L7_PATH_MAX 256
+
+enum l7_verdict {
+	L7_INCOMPLETE = 0, /* need more bytes */
+	L7_OK = 1,
+	L7_BAD = -1, /* not a request we can route: 400 (or a close for TLS) */
+};
+
+struct l7_request {
+	size_t head_len;	/* bytes up to and including the blank line */
+	int minor;		/* HTTP/1.<minor> */
+	char host[L7_HOST_MAX]; /* lower case, port and trailing dot removed; "" = none */
+	char path[L7_PATH_MAX]; /* the target's path, without query; cut at L7_PATH_MAX - 1 */
+};
+
+/*
+ * Parses the request head at buf[0..len). L7_INCOMPLETE until the blank line has
+ * arrived (the caller bounds the size); then L7_OK with *r filled, or L7_BAD for a
+ * malformed request line, a version other than HTTP/1.0 or 1.1, a Host header that is
+ * repeated or not a host name, or an HTTP/1.1 request without Host. An absolute-form
+ * target (http://host/path) supplies the host too, and wins over the header (RFC 9112).
+ */
+enum l7_verdict l7_parse_http(const char *buf, size_t len, struct l7_request *r);
+
+/*
+ * Parses a TLS ClientHello at buf[0..len) (one or more handshake records). L7_OK with
+ * sni set (lower case; "" when the hello has no server_name), L7_INCOMPLETE while the
+ * hello is not complete, L7_BAD if this is not a TLS handshake starting with a
+ * ClientHello. On L7_OK *head_len is the length of the records that held the hello.
+ */
+enum l7_verdict l7_parse_sni(const unsigned char *buf, size_t len, char *sni, size_t sni_len,
+			     size_t *head_len);
+
+#endif /* BATON_L7_PARSE_H */

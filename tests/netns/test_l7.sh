@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The L7 lane end to end, real kernel TCP on both ends: batond with --l7-lane, baton-l7
+# (DPDK, net_af_xdp on the lane's far end, --no-huge), http services told apart by Host
+# and path. Routing, 503, 301, a 100 MB download and a 10 MB upload intact after the
+# splice (and carried by XDP, not by the lane), 200 concurrent connections, a backend
+# that refuses, and baton-l7 killed and restarted under a spliced download.
+# usage: test_l7.sh BATOND BATON_L7
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+bt_init l7 60 "${1:-}"
+L7=${2:-}
+[ -n "$L7" ] && [ -x "$L7" ] || bt_skip "baton-l7 not built (no libdpdk)"
+command -v curl >/dev/null || bt_skip "curl not installed"
+command -v sha256sum >/dev/null || bt_skip "sha256sum not installed"
+
+LANE=$BT_PREFIX-lane
+L7_LOG=$BT_RUN/baton-l7.log
+L7_PID=""
+
+bt_topology 3
+for i in 1 2 3; do
+	bt_bg "$BT_PREFIX-b$i" "$BT_PY" "$BT_LIB_DIR/l7_backend.py" --name "b$i" \
+		--port "$(bt_backend_port "$i")" >"$BT_RUN/backend$i.log" 2>&1
+done
+for i in 1 2 3; do
+	deadline=$((SECONDS + 10))
+	until bt_ns "$BT_PREFIX-b$i" ss -Hltn "sport = :$(bt_backend_port "$i")" | grep -q LISTEN; do
+		[ $SECONDS -lt $deadline ] || bt_fail "backend b$i did not start"
+		sleep 0.1
+	done
+done
+
+# The lane: l0 in the load balancer (Baton's program), l1 alone in its own namespace
+# (baton-l7's af_xdp port; nothing there can route a stray lane packet).
+bt_ns_new "$LANE"
+ip -n "$BT_LB" link add l0 type veth peer name l1 netns "$LANE" || bt_fail "veth l0"
+ip -n "$BT_LB" link set l0 up
+ip -n "$LANE" link set l1 up
+
+B1=$(bt_backend_addr4 1) B2=$(bt_backend_addr4 2) B3=$(bt_backend_addr4 3)
+cat >"$BT_RUN/config.json" <<EOF
+{"services": [
+ {"name": "app1", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["app1.example"], "backends": [{"address": "$B1", "port": 31001}]},
+ {"name": "app1-api", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["app1.example"], "path": "/api", "backends": [{"address": "$B3", "port": 31003}]},
+ {"name": "app2", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["app2.example", "www.app2.example"], "backends": [{"address": "$B2", "port": 31002}]},
+ {"name": "secure", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["secure.example"], "redirect_to_https": true,
+  "backends": [{"address": "$B1", "port": 31001}]},
+ {"name": "down", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["down.example"], "backends": [{"address": "$B1", "port": 39999}]},
+ {"name": "app6", "vip": "$BT_VIP6", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["app6.example"], "backends": [{"address": "$(bt_backend_addr6 2)", "port": 31002}]}
+]}
+EOF
+bt_start_batond "$BT_RUN/config.json" --l7-lane l0
+grep -q "L7 routes published: 7" "$BT_BATOND_LOG" || bt_fail "batond did not publish 7 L7 routes"
+
+start_l7() {
+	local before
+	before=$(grep -c "routes version" "$L7_LOG" 2>/dev/null || true)
+	bt_bg "$LANE" "$L7" -l 0 -n 1 --no-pci --no-huge -m 256 --file-prefix "$BT_PREFIX" --log-level=lib.eal:error \
+		-- --lane l1 --bpffs "$BT_BPFFS" --lock "$BT_RUN/baton-l7.lock" --mbufs 4095 \
+		--head-timeout-ms 1500 --connect-timeout-ms 500 >>"$L7_LOG" 2>&1
+	L7_PID=$BT_LAST_PID
+	local deadline=$((SECONDS + 20))
+	until [ "$(grep -c "routes version" "$L7_LOG" 2>/dev/null || true)" -gt "${before:-0}" ]; do
+		kill -0 "$L7_PID" 2>/dev/null || bt_fail "baton-l7 exited: $(tail -n 20 "$L7_LOG")"
+		[ $SECONDS -lt $deadline ] || bt_fail "baton-l7 did not start: $(tail -n 20 "$L7_LOG")"
+		sleep 0.1
+	done
+}
+start_l7
+bt_log "baton-l7 running (pid $L7_PID)"
+
+# A second instance on the same lane is refused by the lock, and the first keeps serving.
+if timeout 20 nsenter --net=/var/run/netns/"$LANE" "$L7" -l 0 -n 1 --no-pci --file-prefix "$BT_PREFIX-2" \
+	--no-huge -m 256 -- --lane l1 --bpffs "$BT_BPFFS" --lock "$BT_RUN/baton-l7.lock" \
+	>"$BT_RUN/second.log" 2>&1; then
+	bt_fail "a second baton-l7 on the same lane started"
+fi
+grep -q "is locked" "$BT_RUN/second.log" || bt_fail "second baton-l7: $(cat "$BT_RUN/second.log")"
+
+metric() { # metric NAME_WITH_LABELS: its value from /metrics (0 if absent)
+	bt_ns "$BT_LB" curl -sS --max-time 5 http://127.0.0.1:9090/metrics |
+		awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'
+}
+l7c() { metric "baton_l7_total{counter=\"$1\"}"; }
+cl_curl() { bt_ns "$BT_CL" curl -sS --max-time 10 "$@"; }
+
+# ---- Routing by Host and path ----
+expect_body() { # expect_body WANT ARGS...
+	local want=$1 got
+	shift
+	got=$(cl_curl "$@") || bt_fail "curl $* failed"
+	[ "$got" = "$want" ] || bt_fail "curl $*: got '$got', want '$want'"
+}
+expect_body "b1 /" -H "Host: app1.example" "http://$BT_VIP4/"
+expect_body "b3 /api/users?x=1" -H "Host: app1.example" "http://$BT_VIP4/api/users?x=1"
+expect_body "b1 /apx" -H "Host: APP1.example:80" "http://$BT_VIP4/apx"
+expect_body "b2 /" -H "Host: app2.example" "http://$BT_VIP4/"
+expect_body "b2 /w" -H "Host: www.app2.example" "http://$BT_VIP4/w"
+expect_body "b2 /six" -H "Host: app6.example" "http://[$BT_VIP6]/six"
+# HTTP/1.0 and a keep-alive connection with two requests (both to the bound backend)
+expect_body "b2 /ten" -0 -H "Host: app2.example" "http://$BT_VIP4/ten"
+out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/one" "http://$BT_VIP4/two") || bt_fail "keep-alive"
+[ "$out" = "b2 /one
+b2 /two" ] || bt_fail "keep-alive: '$out'"
+echo "routing: Host and path select the app, HTTP/1.0, keep-alive and IPv6 work"
+
+# ---- 503, 301, a refusing backend ----
+code=$(cl_curl -o "$BT_RUN/503.body" -w '%{http_code}' -H "Host: nobody.example" "http://$BT_VIP4/")
+[ "$code" = 503 ] || bt_fail "unknown Host answered $code, want 503"
+grep -q "No service" "$BT_RUN/503.body" || bt_fail "503 body: $(cat "$BT_RUN/503.body")"
+hdrs=$(cl_curl -D - -o /dev/null -H "Host: secure.example" "http://$BT_VIP4/login")
+echo "$hdrs" | grep -q "^HTTP/1.1 301" || bt_fail "redirect_to_https: $hdrs"
+echo "$hdrs" | grep -qi "^Location: https://secure.example/login" || bt_fail "Location: $hdrs"
+code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: down.example" "http://$BT_VIP4/")
+[ "$code" = 503 ] || bt_fail "refusing backend answered $code, want 503"
+echo "unknown Host -> 503, redirect_to_https -> 301, backend refusing -> 503"
+
+# ---- A head that never completes: 408 ----
+code=$(bt_ns "$BT_CL" "$BT_PY" - "$BT_VIP4" <<'EOF'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), timeout=5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: app1.example\r\n")
+print(s.recv(100).split(b" ")[1].decode())
+EOF
+)
+[ "$code" = 408 ] || bt_fail "incomplete head answered '$code', want 408"
+echo "incomplete head -> 408"
+
+# ---- 100 MB download and 10 MB upload, carried by XDP after the splice ----
+fwd0=$(($(metric 'baton_bytes_total{reason="fwd_redirect"}') + $(metric 'baton_bytes_total{reason="fwd_tx"}')))
+rx0=$(l7c rx_frames)
+want=$("$BT_PY" -c '
+import hashlib
+p = bytes(range(256)) * 4096
+h = hashlib.sha256()
+for _ in range(100): h.update(p)
+print(h.hexdigest())')
+got=$(bt_ns "$BT_CL" curl -sS --max-time 120 -H "Host: app2.example" "http://$BT_VIP4/big/104857600" |
+	sha256sum | cut -d' ' -f1)
+[ "$got" = "$want" ] || bt_fail "100 MB download: sha256 $got, want $want"
+head -c 10485760 /dev/urandom >"$BT_RUN/up.bin"
+want_up=$(sha256sum "$BT_RUN/up.bin" | cut -d' ' -f1)
+got_up=$(bt_ns "$BT_CL" curl -sS --max-time 60 -H "Host: app1.example" -H "Expect:" \
+	--data-binary @"$BT_RUN/up.bin" "http://$BT_VIP4/upload") || bt_fail "upload failed"
+[ "$got_up" = "$want_up" ] || bt_fail "10 MB upload: backend saw $got_up, want $want_up"
+fwd1=$(($(metric 'baton_bytes_total{reason="fwd_redirect"}') + $(metric 'baton_bytes_total{reason="fwd_tx"}')))
+rx1=$(l7c rx_frames)
+echo "100 MB download and 10 MB upload intact; XDP forwarded $(((fwd1 - fwd0) / 1048576)) MiB," \
+	"the lane received $((rx1 - rx0)) frames"
+[ $((fwd1 - fwd0)) -ge $((110 * 1048576)) ] || bt_fail "XDP forwarded only $((fwd1 - fwd0)) bytes"
+[ $((rx1 - rx0)) -lt 200 ] || bt_fail "the lane saw $((rx1 - rx0)) frames: not offloaded"
+
+# ---- 200 concurrent connections ----
+for i in $(seq 1 200); do echo "url = \"http://$BT_VIP4/c$i\""; done >"$BT_RUN/urls"
+bound0=$(l7c connections_offloaded)
+bt_ns "$BT_CL" curl -sS --max-time 60 --parallel --parallel-immediate --parallel-max 200 \
+	-H "Host: app1.example" -K "$BT_RUN/urls" >"$BT_RUN/conc.out" 2>"$BT_RUN/conc.err"
+n_ok=$(grep -c "^b1 /c" "$BT_RUN/conc.out")
+[ "$n_ok" = 200 ] || bt_fail "200 concurrent: $n_ok answered: $(head -n 5 "$BT_RUN/conc.err")"
+echo "200 concurrent connections: 200 answered by b1 ($(($(l7c connections_offloaded) - bound0)) spliced)"
+
+# ---- baton-l7 killed and restarted under a spliced download ----
+want_slow=$("$BT_PY" -c '
+import hashlib
+print(hashlib.sha256((bytes(range(256)) * 4096) * 20).hexdigest())')
+bt_ns "$BT_CL" curl -sS --max-time 60 -H "Host: app2.example" \
+	"http://$BT_VIP4/slow/20971520/6" -o "$BT_RUN/slow.bin" 2>"$BT_RUN/slow.err" &
+slow_pid=$!
+BT_PIDS+=("$slow_pid")
+sleep 1.5
+kill -KILL "$L7_PID"
+wait "$L7_PID" 2>/dev/null
+bt_log "baton-l7 killed (SIGKILL) during the download"
+code=$(cl_curl -o /dev/null -w '%{http_code}' --max-time 2 -H "Host: app1.example" \
+	"http://$BT_VIP4/" 2>/dev/null)
+[ "$code" != 200 ] || bt_fail "a new connection was served with baton-l7 dead"
+start_l7
+expect_body "b1 /again" -H "Host: app1.example" "http://$BT_VIP4/again"
+wait "$slow_pid" || bt_fail "the download failed: $(cat "$BT_RUN/slow.err")"
+got=$(sha256sum "$BT_RUN/slow.bin" | cut -d' ' -f1)
+[ "$got" = "$want_slow" ] || bt_fail "download across the restart: sha256 $got"
+echo "baton-l7 SIGKILLed and restarted: the spliced download completed intact, new connections served"
+
+echo "l7 counters: $(bt_ns "$BT_LB" curl -sS http://127.0.0.1:9090/metrics | grep '^baton_l7_total' |
+	sed 's/baton_l7_total{counter="\([a-z_0-9]*\)"} /\1=/' | tr '\n' ' ')"
+[ "$(l7c responses_503)" -ge 1 ] || bt_fail "no 503 counted"
+echo "PASS"

@@ -695,6 +695,12 @@ static void hook_after_apply(void *ctx, const struct config *cfg)
 
 	probe_backends(hc->np, hc->rc, cfg, !hc->probed_all);
 	hc->probed_all = true;
+	if (hc->o->l7_lane != NULL) {
+		int n = l7_publish(hc->o->fe_fd, hc->o->l7_routes_fd, hc->o->l7_meta_fd, cfg);
+
+		if (n < 0)
+			log_errno(-n, "cannot publish the L7 routes");
+	}
 }
 
 /* batond --marathon URL --dry-run: one fetch, the services as JSON, no BPF at all. */
@@ -796,6 +802,7 @@ int main(int argc, char **argv)
 	o.l7_routes_fd = bpf_map__fd(dp.skel->maps.l7_routes);
 	o.l7_meta_fd = bpf_map__fd(dp.skel->maps.l7_meta);
 	if (o.l7_lane != NULL) {
+		o.sync.l7 = true;
 		o.set.l7_lane_ifindex = if_nametoindex(o.l7_lane);
 		if (o.set.l7_lane_ifindex == 0) {
 			err = log_errno(errno, "--l7-lane %s", o.l7_lane);

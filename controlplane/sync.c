@@ -14,6 +14,7 @@
 #include "log.h"
 #include "marathon_event.h"
 #include "reconcile.h"
+#include "l7.h"
 #include "sync.h"
 #include "vip_export.h"
 
@@ -441,6 +442,66 @@ done:
 	return ret;
 }
 
+/*
+ * HAPROXY_{n}_MODE http services for the L7 lane (l7.h): each gets a route on its own
+ * frontend port (any Host, HAPROXY_{n}_PATH), and with HAPROXY_{n}_VHOST one on port 80
+ * of the same address for those hosts, as Marathon-LB's shared marathon_http_in
+ * frontend does. Port 443 (Marathon-LB terminates TLS there) is not offered: Baton
+ * routes TLS by SNI without terminating it, which is a different service.
+ */
+static int lower_http(struct sync *s, struct config *cfg, const __be32 (*addrs)[4],
+		      const __u8 *families, size_t n_addrs)
+{
+	struct config_service *grown;
+	size_t n = 0;
+	int err;
+
+	for (size_t i = 0; i < s->services.n; i++) {
+		const struct marathon_service *ms = &s->services.v[i];
+
+		if (ms->mode == MARATHON_MODE_HTTP && ms->protocol == IPPROTO_TCP)
+			n += (ms->bind_all ? n_addrs : 1) * (ms->n_vhosts ? 2 : 1);
+	}
+	if (n == 0)
+		return 0;
+	grown = realloc(cfg->services, (cfg->n_services + n) * sizeof(*cfg->services));
+	if (grown == NULL)
+		return -ENOMEM;
+	cfg->services = grown;
+	for (size_t i = 0; i < s->services.n; i++) {
+		const struct marathon_service *ms = &s->services.v[i];
+		size_t na = ms->bind_all ? n_addrs : 1;
+
+		if (ms->mode != MARATHON_MODE_HTTP || ms->protocol != IPPROTO_TCP)
+			continue;
+		for (size_t a = 0; a < na; a++) {
+			__u8 fam = ms->bind_all ? families[a] : ms->bind_family;
+			const __be32 *addr = ms->bind_all ? addrs[a] : ms->bind_addr;
+
+			for (int vh = 0; vh < (ms->n_vhosts ? 2 : 1); vh++) {
+				struct config_service *cs = &cfg->services[cfg->n_services];
+
+				err = lower_one(ms, fam, addr, s->o.maglev_size, cs);
+				if (err)
+					return err;
+				cfg->n_services++;
+				cs->mode = CONFIG_MODE_HTTP;
+				if (ms->path != NULL)
+					snprintf(cs->path, sizeof(cs->path), "%s", ms->path);
+				if (vh == 0)
+					continue;
+				cs->port = 80;
+				snprintf(cs->name, sizeof(cs->name), "%s:%u vhost", ms->app_id,
+					 ms->port_index);
+				for (size_t h = 0; h < ms->n_vhosts && h < CONFIG_VHOSTS_MAX; h++)
+					snprintf(cs->vhosts[cs->n_vhosts++], sizeof(cs->vhosts[0]),
+						 "%s", ms->vhosts[h]);
+			}
+		}
+	}
+	return 0;
+}
+
 static void report_once(struct sync *s, const struct marathon_services *svcs)
 {
 	char what[512];
@@ -454,12 +515,12 @@ static void report_once(struct sync *s, const struct marathon_services *svcs)
 	for (size_t i = 0; i < svcs->n; i++) {
 		const struct marathon_service *ms = &svcs->v[i];
 
-		if (ms->mode != MARATHON_MODE_HTTP)
+		if (ms->mode != MARATHON_MODE_HTTP || s->o.l7)
 			continue;
 		snprintf(what, sizeof(what), "http %s:%u", ms->app_id, ms->port_index);
 		if (!logged_once(s, what))
 			log_warn("service %s port %u is mode http: recorded, not forwarded "
-				 "(the L7 lane is not there yet)",
+				 "(batond has no --l7-lane)",
 				 ms->app_id, ms->port_index);
 	}
 }
@@ -495,6 +556,15 @@ static int rebuild(struct sync *s, const char *why)
 			 s->o.maglev_size, &cfg);
 	if (!err)
 		err = lower_vips(s, &cfg, strcmp(why, "fetch") == 0);
+	if (!err && s->o.l7)
+		err = lower_http(s, &cfg, (const __be32(*)[4])addrs, families, n_addrs);
+	if (!err && s->o.l7) {
+		char msg[512];
+
+		err = l7_lower(&cfg, msg, sizeof(msg));
+		if (err == -EINVAL)
+			log_err("%s", msg);
+	}
 	if (err) {
 		config_free(&cfg);
 		return log_errno(err, "cannot lower the services");

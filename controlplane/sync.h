@@ -33,6 +33,7 @@ struct sync_options {
 	const char *vip_state_path; /* NULL: allocations are not persisted */
 	const char *state_dir;	    /* hosts file and BIRD includes go here; NULL: none */
 	const char *vip_domain;	    /* names in the hosts file: NAME.vip_domain */
+	bool l7; /* an L7 lane exists (--l7-lane): http services are lowered for it */
 };
 
 /* batond's steps around each apply: default SNAT addresses, neighbour probes. */

@@ -188,6 +188,43 @@ got=$(sha256sum "$BT_RUN/slow.bin" | cut -d' ' -f1)
 [ "$got" = "$want_slow" ] || bt_fail "download across the restart: sha256 $got"
 echo "baton-l7 SIGKILLed and restarted: the spliced download completed intact, new connections served"
 
+# ---- batond following Marathon: HAPROXY_0_MODE=http with a VHOST through the lane ----
+bt_kill_batond TERM
+"$BT_PY" - "$BT_V4NET" >"$BT_RUN/apps.json" <<'PY'
+import json, sys
+net = sys.argv[1]
+tasks = [{"id": "mweb.t%d" % b, "appId": "/mweb", "host": "%s.2.1%d" % (net, b),
+          "slaveId": "agent-%d" % b, "ports": [31000 + b], "servicePorts": [10080],
+          "ipAddresses": [{"ipAddress": "%s.2.1%d" % (net, b), "protocol": "IPv4"}],
+          "state": "TASK_RUNNING", "stagedAt": "2026-11-25T00:00:00.000Z",
+          "startedAt": "2026-11-25T00:00:01.000Z", "version": "2026-11-25T00:00:00.000Z",
+          "healthCheckResults": []} for b in (3,)]
+app = {"id": "/mweb", "cmd": "x", "instances": 1, "networks": [{"mode": "host"}],
+       "labels": {"HAPROXY_GROUP": "external", "HAPROXY_0_MODE": "http",
+                  "HAPROXY_0_VHOST": "mweb.example"},
+       "container": None, "healthChecks": [],
+       "portDefinitions": [{"port": 10080, "protocol": "tcp", "name": "http"}],
+       "tasks": tasks, "tasksRunning": 1, "version": "2026-11-25T00:00:00.000Z"}
+print(json.dumps({"apps": [app]}))
+PY
+bt_bg "$BT_LB" "$BT_PY" "$BT_LIB_DIR/../client/replay_marathon.py" --port 18080 \
+	--apps "$BT_RUN/apps.json" --heartbeat 1 --max-seconds 60 >"$BT_RUN/replay.log" 2>&1
+bt_wait_line "$BT_RUN/replay.log" '^ready' 10 || bt_fail "replay server did not start"
+bt_bg "$BT_LB" "$BT_BATOND" --iface lbc --iface lbb --bpffs "$BT_BPFFS" --l7-lane l0 \
+	--snat-addr "$BT_SNAT4" --marathon http://127.0.0.1:18080 >>"$BT_BATOND_LOG" 2>&1
+BT_BATOND_PID=$BT_LAST_PID
+bt_wait_line "$BT_BATOND_LOG" 'applied marathon state' 20 || bt_fail "batond --marathon did not apply"
+LBA=$BT_V4NET.1.1
+deadline=$((SECONDS + 10))
+until [ "$(cl_curl -H "Host: mweb.example" "http://$LBA/m" 2>/dev/null)" = "b3 /m" ]; do
+	[ $SECONDS -lt $deadline ] || bt_fail "Marathon vhost: $(cl_curl -H "Host: mweb.example" "http://$LBA/m" 2>&1)"
+	sleep 0.2
+done
+expect_body "b3 /p" "http://$LBA:10080/p"
+code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: other.example" "http://$LBA/")
+[ "$code" = 503 ] || bt_fail "Marathon: unknown Host answered $code"
+echo "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane"
+
 echo "l7 counters: $(bt_ns "$BT_LB" curl -sS http://127.0.0.1:9090/metrics | grep '^baton_l7_total' |
 	sed 's/baton_l7_total{counter="\([a-z_0-9]*\)"} /\1=/' | tr '\n' ' ')"
 [ "$(l7c responses_503)" -ge 1 ] || bt_fail "no 503 counted"

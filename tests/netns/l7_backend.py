@@ -11,7 +11,9 @@ import argparse
 import hashlib
 import http.server
 import socket
+import ssl
 import sys
+import threading
 import time
 
 PATTERN = bytes(range(256)) * 4096  # 1 MiB
@@ -83,9 +85,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", required=True)
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--tls-port", type=int, help="also serve HTTPS here (needs --cert)")
+    ap.add_argument("--cert", help="PEM file with the certificate and its key")
     a = ap.parse_args()
     srv = Server(("::", a.port), Handler)
     srv.name = a.name
+    if a.tls_port:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert)
+        tls = Server(("::", a.tls_port), Handler)
+        tls.name = a.name + "-tls"
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
     print("l7 backend %s on %d" % (a.name, a.port), file=sys.stderr, flush=True)
     srv.serve_forever()
 

@@ -19,9 +19,14 @@ L7_LOG=$BT_RUN/baton-l7.log
 L7_PID=""
 
 bt_topology 3
+command -v openssl >/dev/null || bt_skip "openssl not installed"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=baton-test -keyout "$BT_RUN/tls.pem" \
+	-out "$BT_RUN/tls.crt" >/dev/null 2>&1 && cat "$BT_RUN/tls.crt" >>"$BT_RUN/tls.pem" ||
+	bt_fail "openssl req"
 for i in 1 2 3; do
 	bt_bg "$BT_PREFIX-b$i" "$BT_PY" "$BT_LIB_DIR/l7_backend.py" --name "b$i" \
-		--port "$(bt_backend_port "$i")" >"$BT_RUN/backend$i.log" 2>&1
+		--port "$(bt_backend_port "$i")" --tls-port $((31440 + i)) --cert "$BT_RUN/tls.pem" \
+		>"$BT_RUN/backend$i.log" 2>&1
 done
 for i in 1 2 3; do
 	deadline=$((SECONDS + 10))
@@ -52,12 +57,16 @@ cat >"$BT_RUN/config.json" <<EOF
   "backends": [{"address": "$B1", "port": 31001}]},
  {"name": "down", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["down.example"], "backends": [{"address": "$B1", "port": 39999}]},
+ {"name": "tls1", "vip": "$BT_VIP4", "port": 443, "protocol": "tcp", "mode": "https",
+  "vhosts": ["one.example"], "backends": [{"address": "$B1", "port": 31441}]},
+ {"name": "tls2", "vip": "$BT_VIP4", "port": 443, "protocol": "tcp", "mode": "https",
+  "vhosts": ["two.example"], "backends": [{"address": "$B2", "port": 31442}]},
  {"name": "app6", "vip": "$BT_VIP6", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["app6.example"], "backends": [{"address": "$(bt_backend_addr6 2)", "port": 31002}]}
 ]}
 EOF
 bt_start_batond "$BT_RUN/config.json" --l7-lane l0
-grep -q "L7 routes published: 7" "$BT_BATOND_LOG" || bt_fail "batond did not publish 7 L7 routes"
+grep -q "L7 routes published: 9" "$BT_BATOND_LOG" || bt_fail "batond did not publish 9 L7 routes"
 
 start_l7() {
 	local before
@@ -110,6 +119,17 @@ out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/one" "http://$BT_VIP4/two
 [ "$out" = "b2 /one
 b2 /two" ] || bt_fail "keep-alive: '$out'"
 echo "routing: Host and path select the app, HTTP/1.0, keep-alive and IPv6 work"
+
+# ---- TLS: routed by the ClientHello's SNI, not terminated (the backend holds the key) ----
+expect_body "b1-tls /s" -k --resolve "one.example:443:$BT_VIP4" "https://one.example/s"
+expect_body "b2-tls /s" -k --resolve "two.example:443:$BT_VIP4" "https://two.example/s"
+sni=$(echo | bt_ns "$BT_CL" timeout 10 openssl s_client -connect "$BT_VIP4:443" -servername two.example \
+	2>/dev/null | grep -c "CN = baton-test")
+[ "$sni" -ge 1 ] || bt_fail "openssl s_client: no handshake with the backend through the lane"
+code=$(cl_curl -k -o /dev/null -w '%{http_code}' --resolve "three.example:443:$BT_VIP4" \
+	"https://three.example/" 2>/dev/null)
+[ "$code" = 000 ] || bt_fail "unknown SNI: got HTTP $code, want a closed connection"
+echo "TLS: SNI one.example -> b1, two.example -> b2 (curl and openssl s_client), unknown SNI closed"
 
 # ---- 503, 301, a refusing backend ----
 code=$(cl_curl -o "$BT_RUN/503.body" -w '%{http_code}' -H "Host: nobody.example" "http://$BT_VIP4/")

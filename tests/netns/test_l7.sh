@@ -5,11 +5,12 @@
 # and path. Routing, 503, 301, a 100 MB download and a 10 MB upload intact after the
 # splice (and carried by XDP, not by the lane), 200 concurrent connections, a backend
 # that refuses, and baton-l7 killed and restarted under a spliced download.
-# usage: test_l7.sh BATOND BATON_L7
+# usage: test_l7.sh BATOND BATON_L7 XDP_DROP1_OBJ
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 bt_init l7 60 "${1:-}"
 L7=${2:-}
+DROP1=${3:-}
 [ -n "$L7" ] && [ -x "$L7" ] || bt_skip "baton-l7 not built (no libdpdk)"
 command -v curl >/dev/null || bt_skip "curl not installed"
 command -v sha256sum >/dev/null || bt_skip "sha256sum not installed"
@@ -68,10 +69,12 @@ EOF
 bt_start_batond "$BT_RUN/config.json" --l7-lane l0
 grep -q "L7 routes published: 9" "$BT_BATOND_LOG" || bt_fail "batond did not publish 9 L7 routes"
 
+# start_l7 [MEMORY]: MEMORY "huge" uses hugepages (in memory, no files), else --no-huge
 start_l7() {
-	local before
+	local before mem=(--no-huge -m 256 --file-prefix "$BT_PREFIX")
+	[ "${1:-}" = huge ] && mem=(--in-memory)
 	before=$(grep -c "routes version" "$L7_LOG" 2>/dev/null || true)
-	bt_bg "$LANE" "$L7" -l 0 -n 1 --no-pci --no-huge -m 256 --file-prefix "$BT_PREFIX" --log-level=lib.eal:error \
+	bt_bg "$LANE" "$L7" -l 0 -n 1 --no-pci "${mem[@]}" --log-level=lib.eal:error \
 		-- --lane l1 --bpffs "$BT_BPFFS" --lock "$BT_RUN/baton-l7.lock" --mbufs 4095 \
 		--head-timeout-ms 1500 --connect-timeout-ms 500 >>"$L7_LOG" 2>&1
 	L7_PID=$BT_LAST_PID
@@ -177,6 +180,24 @@ echo "100 MB download and 10 MB upload intact; XDP forwarded $(((fwd1 - fwd0) / 
 [ $((fwd1 - fwd0)) -ge $((110 * 1048576)) ] || bt_fail "XDP forwarded only $((fwd1 - fwd0)) bytes"
 [ $((rx1 - rx0)) -lt 200 ] || bt_fail "the lane saw $((rx1 - rx0)) frames: not offloaded"
 
+# ---- The same with 1 % of the frames towards the client dropped ----
+if [ -n "$DROP1" ] && [ -f "$DROP1" ]; then
+	ip -n "$BT_CL" link set dev cl0 xdpdrv obj "$DROP1" sec xdp || bt_fail "attach xdp_drop1"
+	want=$("$BT_PY" -c '
+import hashlib
+print(hashlib.sha256((bytes(range(256)) * 4096) * 20).hexdigest())')
+	got=$(bt_ns "$BT_CL" curl -sS --max-time 60 -H "Host: app2.example" \
+		"http://$BT_VIP4/big/20971520" | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ] || bt_fail "20 MB download with 1 % loss: sha256 $got"
+	head -c 5242880 "$BT_RUN/up.bin" >"$BT_RUN/up5.bin"
+	want_up=$(sha256sum "$BT_RUN/up5.bin" | cut -d' ' -f1)
+	got_up=$(bt_ns "$BT_CL" curl -sS --max-time 60 -H "Host: app1.example" -H "Expect:" \
+		--data-binary @"$BT_RUN/up5.bin" "http://$BT_VIP4/upload") || bt_fail "upload with loss"
+	[ "$got_up" = "$want_up" ] || bt_fail "5 MB upload with 1 % loss: backend saw $got_up"
+	ip -n "$BT_CL" link set dev cl0 xdpdrv off
+	echo "with 1 % of the frames to the client dropped: 20 MB down and 5 MB up intact"
+fi
+
 # ---- 200 concurrent connections ----
 for i in $(seq 1 200); do echo "url = \"http://$BT_VIP4/c$i\""; done >"$BT_RUN/urls"
 bound0=$(l7c connections_offloaded)
@@ -201,7 +222,14 @@ bt_log "baton-l7 killed (SIGKILL) during the download"
 code=$(cl_curl -o /dev/null -w '%{http_code}' --max-time 2 -H "Host: app1.example" \
 	"http://$BT_VIP4/" 2>/dev/null)
 [ "$code" != 200 ] || bt_fail "a new connection was served with baton-l7 dead"
-start_l7
+# The restarted instance runs on hugepages when the machine has some free: both modes.
+if [ "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -ge 24 ] && mountpoint -q /dev/hugepages; then
+	start_l7 huge
+	echo "baton-l7 restarted on hugepages"
+else
+	start_l7
+	echo "baton-l7 restarted without hugepages (fewer than 24 free)"
+fi
 expect_body "b1 /again" -H "Host: app1.example" "http://$BT_VIP4/again"
 wait "$slow_pid" || bt_fail "the download failed: $(cat "$BT_RUN/slow.err")"
 got=$(sha256sum "$BT_RUN/slow.bin" | cut -d' ' -f1)

@@ -86,6 +86,7 @@ struct conn {
 	bool has_bkey;
 	struct l7_tuple ct; /* client -> frontend */
 	uint32_t c_isn, s_isn, rcv_nxt;
+	uint32_t l_isn;	     /* the backend leg's ISN: clock-driven, per leg (RFC 6528 style) */
 	uint8_t mss_idx, wc; /* wc: the client's window scale, L7_COOKIE_NO_WSCALE = none */
 	uint16_t c_win;	     /* the client's last window field */
 	uint64_t t_start, t_retx;
@@ -449,8 +450,14 @@ static int pick_lport(struct conn *c)
 		memcpy(fk.daddr, k.b, 16);
 		fk.sport = k.ap;
 		fk.dport = k.bp;
-		if (bpf_map_lookup_elem(g.fd_flows, &fk, &f) == 0)
-			continue;
+		/* A flow entry holds the port until it closed (+ its grace) or went idle. */
+		if (bpf_map_lookup_elem(g.fd_flows, &fk, &f) == 0) {
+			uint64_t now = mono_ns();
+
+			if (!(f.closing_ns && now - f.closing_ns > g.cfg.tcp_close_ns) &&
+			    now - f.last_seen_ns <= g.cfg.tcp_idle_ns)
+				continue;
+		}
 		return 0;
 	}
 	return -1;
@@ -478,11 +485,17 @@ static void connect_next(struct conn *c, const struct baton_l7_route *r)
 		return;
 	}
 	c->has_bkey = true;
+	/*
+	 * Its own ISN, growing with the clock (one per 64 ns) from a per-leg offset: a port
+	 * that comes back to a backend which still holds it in TIME_WAIT opens with a
+	 * higher sequence number, which the backend accepts (no timestamps on the leg).
+	 */
+	c->l_isn = (uint32_t)l7_siphash(&g.key, &k, sizeof(k)) + (uint32_t)(mono_ns() >> 6);
 	c->st = C_CONNECT;
 	c->t_connect = g.now_ms;
 	c->t_retx = g.now_ms;
 	c->retx = 0;
-	to_backend(c, c->c_isn, 0, L7_TH_SYN, NULL, 0);
+	to_backend(c, c->l_isn, 0, L7_TH_SYN, NULL, 0);
 }
 
 /* The route of c's (complete) head, or NULL; 1 with a response sent instead. */
@@ -583,6 +596,7 @@ static int write_flows(struct conn *c)
 	fwd.sport = k.bp;
 	fwd.dport = k.ap;
 	fwd.flags = BATON_FLOW_F_SPLICED;
+	fwd.seq_delta = c->l_isn - c->c_isn; /* the client's bytes, in the leg's space */
 	fwd.ack_delta = c->b_isn - c->s_isn; /* the client acks in our space, the backend's */
 	fwd.service_id = c->sid;
 	fwd.backend_id = c->bid;
@@ -594,6 +608,7 @@ static int write_flows(struct conn *c)
 	rep.dport = c->ct.sport;
 	rep.flags = BATON_FLOW_F_SPLICED | BATON_FLOW_F_REPLY;
 	rep.seq_delta = c->s_isn - c->b_isn;
+	rep.ack_delta = c->c_isn - c->l_isn;
 	rep.service_id = c->sid;
 	rep.backend_id = c->bid;
 	rep.last_seen_ns = now;
@@ -625,7 +640,7 @@ static void client_seg(struct conn *c, const struct l7_seg *s)
 		if (c->st == C_HEAD)
 			COUNT(client_resets);
 		if (c->has_bkey && c->st != C_SPLICED)
-			to_backend(c, c->c_isn + 1, 0, L7_TH_RST, NULL, 0);
+			to_backend(c, c->l_isn + 1, 0, L7_TH_RST, NULL, 0);
 		if (c->st != C_SPLICED)
 			conn_free(c);
 		return;
@@ -680,7 +695,7 @@ static void send_head(struct conn *c, uint32_t from)
 	for (uint32_t off = from; off < c->head_len; off += mss) {
 		uint32_t n = c->head_len - off < mss ? c->head_len - off : mss;
 
-		to_backend(c, c->c_isn + 1 + off, c->b_isn + 1, L7_TH_ACK | L7_TH_PSH,
+		to_backend(c, c->l_isn + 1 + off, c->b_isn + 1, L7_TH_ACK | L7_TH_PSH,
 			   c->head + off, n);
 	}
 }
@@ -692,7 +707,7 @@ static void backend_seg(struct conn *c, const struct l7_seg *s)
 	if (c->st != C_CONNECT && c->st != C_SEND)
 		return;
 	if (s->flags & L7_TH_RST) {
-		if (c->st == C_CONNECT && s->ack == c->c_isn + 1) {
+		if (c->st == C_CONNECT && s->ack == c->l_isn + 1) {
 			const struct baton_l7_route *r;
 			int answered;
 
@@ -706,7 +721,7 @@ static void backend_seg(struct conn *c, const struct l7_seg *s)
 	}
 	if (c->st == C_CONNECT) {
 		if ((s->flags & (L7_TH_SYN | L7_TH_ACK)) != (L7_TH_SYN | L7_TH_ACK) ||
-		    s->ack != c->c_isn + 1)
+		    s->ack != c->l_isn + 1)
 			return;
 		c->b_isn = s->seq;
 		c->wb = s->wscale;
@@ -726,7 +741,7 @@ static void backend_seg(struct conn *c, const struct l7_seg *s)
 	}
 	if (!(s->flags & L7_TH_ACK))
 		return;
-	acked = s->ack - (c->c_isn + 1);
+	acked = s->ack - (c->l_isn + 1);
 	if (acked < c->head_len || acked > c->head_len)
 		return; /* partly acknowledged: the timer sends the rest */
 	if (write_flows(c) < 0) {
@@ -745,6 +760,7 @@ static void backend_seg(struct conn *c, const struct l7_seg *s)
 		out.sport = c->ct.dport;
 		out.dport = c->ct.sport;
 		out.seq = s->seq + (c->s_isn - c->b_isn);
+		out.ack = s->ack + (c->c_isn - c->l_isn);
 		out.mss = 0;
 		out.wscale = -1;
 		if (c->wc != L7_COOKIE_NO_WSCALE)
@@ -895,12 +911,12 @@ static void scan(void)
 			} else if (g.now_ms - c->t_retx >= (uint64_t)RETX_MS << c->retx) {
 				c->t_retx = g.now_ms;
 				c->retx++;
-				to_backend(c, c->c_isn, 0, L7_TH_SYN, NULL, 0);
+				to_backend(c, c->l_isn, 0, L7_TH_SYN, NULL, 0);
 			}
 			break;
 		case C_SEND:
 			if (c->retx >= 5) {
-				to_backend(c, c->c_isn + 1, 0, L7_TH_RST, NULL, 0);
+				to_backend(c, c->l_isn + 1, 0, L7_TH_RST, NULL, 0);
 				respond(c, 503);
 			} else if (g.now_ms - c->t_retx >= (uint64_t)RETX_MS << c->retx) {
 				c->t_retx = g.now_ms;

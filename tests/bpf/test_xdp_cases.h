@@ -1547,6 +1547,7 @@ static const struct xdp_case maglev_cases[] = {
 #define L7_LEG 61001 /* a spliced flow's backend leg source port */
 #define L7_ACK_DELTA 0x10000000u
 #define L7_SEQ_DELTA ((uint32_t)-4096) /* the reply's seq wraps below zero */
+#define L7_FWD_SEQ_DELTA 0x01000000u   /* the leg's ISN minus the client's */
 
 static uint64_t mono_ns(void)
 {
@@ -1593,8 +1594,8 @@ static void setup_l7(void)
 	fk.port = htons(L7_PORT);
 	must(bpf_map_update_elem(map_fd(skel->maps.frontends), &fk, &fe, BPF_ANY));
 	/* client CLIENT4:42000 <-> VIP4:8080 spliced to SNAT4:61001 <-> BE1_4:8080 */
-	put_l7_flow(CLIENT4, 42000, VIP4, L7_PORT, SNAT4, L7_LEG, BE1_4, 8080, 0, L7_ACK_DELTA, 0,
-		    0);
+	put_l7_flow(CLIENT4, 42000, VIP4, L7_PORT, SNAT4, L7_LEG, BE1_4, 8080, L7_FWD_SEQ_DELTA,
+		    L7_ACK_DELTA, 0, 0);
 	put_l7_flow(BE1_4, 8080, SNAT4, L7_LEG, VIP4, L7_PORT, CLIENT4, 42000, L7_SEQ_DELTA, 0, 2,
 		    BATON_FLOW_F_REPLY);
 }
@@ -1646,12 +1647,13 @@ static const struct xdp_case l7_cases[] = {
 	  .action = XDP_PASS,
 	  .unchanged = true,
 	  .reason = BATON_R_PASS_NOT_VIP },
-	{ .desc = "spliced, client -> backend: NAT, ack + delta, seq and window kept",
+	{ .desc = "spliced, client -> backend: NAT, seq + delta, ack + delta, window kept",
 	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 42000, L7_PORT, TH_ACK | TH_PSH), .seq = 2000,
 		  .ack = 9001, .window = 1000, .payload_len = 100 },
 	  .action = XDP_TX,
-	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, L7_LEG, 8080, TH_ACK | TH_PSH), .seq = 2000,
-		   .ack = 9001 + L7_ACK_DELTA, .window = 1000, .payload_len = 100 },
+	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, L7_LEG, 8080, TH_ACK | TH_PSH),
+		   .seq = 2000 + L7_FWD_SEQ_DELTA, .ack = 9001 + L7_ACK_DELTA, .window = 1000,
+		   .payload_len = 100 },
 	  .reason = BATON_R_FWD_TX,
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4 },
@@ -1671,12 +1673,12 @@ static const struct xdp_case l7_cases[] = {
 	  .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, L7_PORT, 42000, TH_ACK), .seq = 5200 - 4096,
 		   .ack = 2100, .window = 65535 },
 	  .reason = BATON_R_FWD_TX },
-	{ .desc = "spliced, client RST without ACK: ack left alone, seq kept",
+	{ .desc = "spliced, client RST without ACK: seq + delta, ack left alone",
 	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 42000, L7_PORT, TH_RST), .seq = 2100,
 		  .ack = 1234, .window_zero = true },
 	  .action = XDP_TX,
-	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, L7_LEG, 8080, TH_RST), .seq = 2100, .ack = 1234,
-		   .window_zero = true },
+	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, L7_LEG, 8080, TH_RST), .seq = 2100 + L7_FWD_SEQ_DELTA,
+		   .ack = 1234, .window_zero = true },
 	  .reason = BATON_R_FWD_TX },
 	{ .desc = "step: no lane configured", .action = CHECK_ONLY, .check = step_no_lane },
 	{ .desc = "SYN to an L7 frontend without a lane: dropped, counted",

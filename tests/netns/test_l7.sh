@@ -96,6 +96,7 @@ if timeout 20 nsenter --net=/var/run/netns/"$LANE" "$L7" -l 0 -n 1 --no-pci --fi
 fi
 grep -q "is locked" "$BT_RUN/second.log" || bt_fail "second baton-l7: $(cat "$BT_RUN/second.log")"
 
+say() { echo "[${SECONDS}s] $*"; }
 metric() { # metric NAME_WITH_LABELS: its value from /metrics (0 if absent)
 	bt_ns "$BT_LB" curl -sS --max-time 5 http://127.0.0.1:9090/metrics |
 		awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'
@@ -121,7 +122,7 @@ expect_body "b2 /ten" -0 -H "Host: app2.example" "http://$BT_VIP4/ten"
 out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/one" "http://$BT_VIP4/two") || bt_fail "keep-alive"
 [ "$out" = "b2 /one
 b2 /two" ] || bt_fail "keep-alive: '$out'"
-echo "routing: Host and path select the app, HTTP/1.0, keep-alive and IPv6 work"
+say "routing: Host and path select the app, HTTP/1.0, keep-alive and IPv6 work"
 
 # ---- TLS: routed by the ClientHello's SNI, not terminated (the backend holds the key) ----
 expect_body "b1-tls /s" -k --resolve "one.example:443:$BT_VIP4" "https://one.example/s"
@@ -132,7 +133,7 @@ sni=$(echo | bt_ns "$BT_CL" timeout 10 openssl s_client -connect "$BT_VIP4:443" 
 code=$(cl_curl -k -o /dev/null -w '%{http_code}' --resolve "three.example:443:$BT_VIP4" \
 	"https://three.example/" 2>/dev/null)
 [ "$code" = 000 ] || bt_fail "unknown SNI: got HTTP $code, want a closed connection"
-echo "TLS: SNI one.example -> b1, two.example -> b2 (curl and openssl s_client), unknown SNI closed"
+say "TLS: SNI one.example -> b1, two.example -> b2 (curl and openssl s_client), unknown SNI closed"
 
 # ---- 503, 301, a refusing backend ----
 code=$(cl_curl -o "$BT_RUN/503.body" -w '%{http_code}' -H "Host: nobody.example" "http://$BT_VIP4/")
@@ -143,7 +144,43 @@ echo "$hdrs" | grep -q "^HTTP/1.1 301" || bt_fail "redirect_to_https: $hdrs"
 echo "$hdrs" | grep -qi "^Location: https://secure.example/login" || bt_fail "Location: $hdrs"
 code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: down.example" "http://$BT_VIP4/")
 [ "$code" = 503 ] || bt_fail "refusing backend answered $code, want 503"
-echo "unknown Host -> 503, redirect_to_https -> 301, backend refusing -> 503"
+say "unknown Host -> 503, redirect_to_https -> 301, backend refusing -> 503"
+
+# ---- A head in 1-byte segments, two pipelined requests, a client resetting mid-head ----
+out=$(bt_ns "$BT_CL" "$BT_PY" - "$BT_VIP4" <<'EOF'
+import socket, struct, sys, time
+def conn():
+    s = socket.create_connection((sys.argv[1], 80), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+def read_all(s):
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return data
+        data += d
+s = conn()
+for b in b"GET /bytes HTTP/1.1\r\nHost: app2.example\r\nConnection: close\r\n\r\n":
+    s.send(bytes([b]))
+    time.sleep(0.002)
+print(read_all(s).split(b"\r\n\r\n", 1)[1].decode().strip())
+s = conn()
+s.sendall(b"GET /p1 HTTP/1.1\r\nHost: app1.example\r\n\r\n"
+          b"GET /p2 HTTP/1.1\r\nHost: app2.example\r\nConnection: close\r\n\r\n")
+print(" ".join(x.split(b"\r\n\r\n", 1)[1].decode().strip() for x in read_all(s).split(b"HTTP/1.1 ")[1:]))
+s = conn()
+s.sendall(b"GET / HTTP/1.1\r\nHo")
+time.sleep(0.2)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+EOF
+)
+[ "$out" = "b2 /bytes
+b1 /p1 b1 /p2" ] || bt_fail "split head / pipelining: '$out'"
+sleep 0.3
+[ "$(l7c client_resets)" -ge 1 ] || bt_fail "a reset mid-head was not counted"
+say "head in 1-byte segments routed; pipelined requests both served by the bound backend; reset mid-head counted"
 
 # ---- A head that never completes: 408 ----
 code=$(bt_ns "$BT_CL" "$BT_PY" - "$BT_VIP4" <<'EOF'
@@ -154,7 +191,7 @@ print(s.recv(100).split(b" ")[1].decode())
 EOF
 )
 [ "$code" = 408 ] || bt_fail "incomplete head answered '$code', want 408"
-echo "incomplete head -> 408"
+say "incomplete head -> 408"
 
 # ---- 100 MB download and 10 MB upload, carried by XDP after the splice ----
 fwd0=$(($(metric 'baton_bytes_total{reason="fwd_redirect"}') + $(metric 'baton_bytes_total{reason="fwd_tx"}')))
@@ -175,7 +212,7 @@ got_up=$(bt_ns "$BT_CL" curl -sS --max-time 60 -H "Host: app1.example" -H "Expec
 [ "$got_up" = "$want_up" ] || bt_fail "10 MB upload: backend saw $got_up, want $want_up"
 fwd1=$(($(metric 'baton_bytes_total{reason="fwd_redirect"}') + $(metric 'baton_bytes_total{reason="fwd_tx"}')))
 rx1=$(l7c rx_frames)
-echo "100 MB download and 10 MB upload intact; XDP forwarded $(((fwd1 - fwd0) / 1048576)) MiB," \
+say "100 MB download and 10 MB upload intact; XDP forwarded $(((fwd1 - fwd0) / 1048576)) MiB," \
 	"the lane received $((rx1 - rx0)) frames"
 [ $((fwd1 - fwd0)) -ge $((110 * 1048576)) ] || bt_fail "XDP forwarded only $((fwd1 - fwd0)) bytes"
 [ $((rx1 - rx0)) -lt 200 ] || bt_fail "the lane saw $((rx1 - rx0)) frames: not offloaded"
@@ -195,7 +232,7 @@ print(hashlib.sha256((bytes(range(256)) * 4096) * 20).hexdigest())')
 		--data-binary @"$BT_RUN/up5.bin" "http://$BT_VIP4/upload") || bt_fail "upload with loss"
 	[ "$got_up" = "$want_up" ] || bt_fail "5 MB upload with 1 % loss: backend saw $got_up"
 	ip -n "$BT_CL" link set dev cl0 xdpdrv off
-	echo "with 1 % of the frames to the client dropped: 20 MB down and 5 MB up intact"
+	say "with 1 % of the frames to the client dropped: 20 MB down and 5 MB up intact"
 fi
 
 # ---- 200 concurrent connections ----
@@ -205,7 +242,7 @@ bt_ns "$BT_CL" curl -sS --max-time 60 --parallel --parallel-immediate --parallel
 	-H "Host: app1.example" -K "$BT_RUN/urls" >"$BT_RUN/conc.out" 2>"$BT_RUN/conc.err"
 n_ok=$(grep -c "^b1 /c" "$BT_RUN/conc.out")
 [ "$n_ok" = 200 ] || bt_fail "200 concurrent: $n_ok answered: $(head -n 5 "$BT_RUN/conc.err")"
-echo "200 concurrent connections: 200 answered by b1 ($(($(l7c connections_offloaded) - bound0)) spliced)"
+say "200 concurrent connections: 200 answered by b1 ($(($(l7c connections_offloaded) - bound0)) spliced)"
 
 # ---- baton-l7 killed and restarted under a spliced download ----
 want_slow=$("$BT_PY" -c '
@@ -225,16 +262,16 @@ code=$(cl_curl -o /dev/null -w '%{http_code}' --max-time 2 -H "Host: app1.exampl
 # The restarted instance runs on hugepages when the machine has some free: both modes.
 if [ "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -ge 24 ] && mountpoint -q /dev/hugepages; then
 	start_l7 huge
-	echo "baton-l7 restarted on hugepages"
+	say "baton-l7 restarted on hugepages"
 else
 	start_l7
-	echo "baton-l7 restarted without hugepages (fewer than 24 free)"
+	say "baton-l7 restarted without hugepages (fewer than 24 free)"
 fi
 expect_body "b1 /again" -H "Host: app1.example" "http://$BT_VIP4/again"
 wait "$slow_pid" || bt_fail "the download failed: $(cat "$BT_RUN/slow.err")"
 got=$(sha256sum "$BT_RUN/slow.bin" | cut -d' ' -f1)
 [ "$got" = "$want_slow" ] || bt_fail "download across the restart: sha256 $got"
-echo "baton-l7 SIGKILLed and restarted: the spliced download completed intact, new connections served"
+say "baton-l7 SIGKILLed and restarted: the spliced download completed intact, new connections served"
 
 # ---- batond following Marathon: HAPROXY_0_MODE=http with a VHOST through the lane ----
 bt_kill_batond TERM
@@ -271,7 +308,18 @@ done
 expect_body "b3 /p" "http://$LBA:10080/p"
 code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: other.example" "http://$LBA/")
 [ "$code" = 503 ] || bt_fail "Marathon: unknown Host answered $code"
-echo "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane"
+say "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane"
+
+# ---- Optional: request rates through the lane (BT_L7_WRK=1; figures, not a pass/fail) ----
+if [ "${BT_L7_WRK:-0}" = 1 ] && command -v wrk >/dev/null; then
+	for mode in keepalive close; do
+		hdr=(-H "Host: mweb.example")
+		[ $mode = close ] && hdr+=(-H "Connection: close")
+		rps=$(bt_ns "$BT_CL" wrk -t1 -c50 -d5s "${hdr[@]}" "http://$LBA/" 2>&1 |
+			awk '/Requests\/sec/ { print $2 }')
+		say "wrk 1 thread, 50 connections, 5 s, $mode: $rps requests/s"
+	done
+fi
 
 echo "l7 counters: $(bt_ns "$BT_LB" curl -sS http://127.0.0.1:9090/metrics | grep '^baton_l7_total' |
 	sed 's/baton_l7_total{counter="\([a-z_0-9]*\)"} /\1=/' | tr '\n' ' ')"

@@ -45,7 +45,7 @@
 #define BURST 32
 #define MAX_TRIES 3	 /* backends tried per connection */
 #define RETX_MS 200	 /* retransmission interval (SYN, head, responses) */
-#define LINGER_MS 2000	 /* a spliced connection's state stays to absorb lane stragglers */
+#define LINGER_MS 100	 /* a spliced connection's state stays for lane stragglers */
 #define CLOSE_MS 3000	 /* a closing connection waits this long for the client */
 #define POLL_MAPS_MS 100 /* routes / settings / counters */
 #define SCAN_MS 10	 /* timers */
@@ -700,6 +700,72 @@ static void send_head(struct conn *c, uint32_t from)
 	}
 }
 
+/*
+ * A segment of a spliced connection that reached the lane anyway (it was queued in the
+ * lane while the entries were being written, or is the backend's answer that completed
+ * the splice): rewritten by its flow entry exactly as XDP would, FIN/RST bookkeeping
+ * included, and sent on. Returns 0, or -1 when there is no entry for it.
+ */
+static int relay(const struct l7_seg *s)
+{
+	struct baton_flow_key k = { .proto = IPPROTO_TCP, .family = s->family }, pk;
+	struct baton_flow f, p;
+	struct l7_seg out = *s;
+	int shift;
+
+	memcpy(k.saddr, s->saddr, 16);
+	memcpy(k.daddr, s->daddr, 16);
+	k.sport = s->sport;
+	k.dport = s->dport;
+	if (bpf_map_lookup_elem(g.fd_flows, &k, &f) < 0)
+		return -1;
+	memcpy(out.saddr, f.saddr, 16);
+	memcpy(out.daddr, f.daddr, 16);
+	out.sport = f.sport;
+	out.dport = f.dport;
+	out.mss = 0;
+	out.wscale = -1;
+	if (f.flags & BATON_FLOW_F_SPLICED) {
+		out.seq += f.seq_delta;
+		if (s->flags & L7_TH_ACK)
+			out.ack += f.ack_delta;
+		shift = f.wscale_shift;
+		if (shift >= 0) {
+			uint32_t w = (uint32_t)s->win << shift;
+
+			out.win = (uint16_t)(w > 0xffff ? 0xffff : w);
+		} else {
+			out.win = (uint16_t)(s->win >> -shift);
+		}
+	}
+	if (s->flags & (L7_TH_FIN | L7_TH_RST)) {
+		uint64_t now = mono_ns();
+		bool have_peer;
+
+		memcpy(pk.saddr, f.daddr, 16);
+		memcpy(pk.daddr, f.saddr, 16);
+		pk.sport = f.dport;
+		pk.dport = f.sport;
+		pk.proto = IPPROTO_TCP;
+		pk.family = s->family;
+		pk.pad[0] = pk.pad[1] = 0;
+		have_peer = bpf_map_lookup_elem(g.fd_flows, &pk, &p) == 0;
+		if (s->flags & L7_TH_RST) {
+			f.closing_ns = f.closing_ns ? f.closing_ns : now;
+			p.closing_ns = have_peer && p.closing_ns ? p.closing_ns : now;
+		} else {
+			f.flags |= BATON_FLOW_F_FIN;
+			if (have_peer && (p.flags & BATON_FLOW_F_FIN) && !f.closing_ns)
+				f.closing_ns = p.closing_ns = now;
+		}
+		bpf_map_update_elem(g.fd_flows, &k, &f, BPF_EXIST);
+		if (have_peer)
+			bpf_map_update_elem(g.fd_flows, &pk, &p, BPF_EXIST);
+	}
+	send_seg(&out);
+	return 0;
+}
+
 static void backend_seg(struct conn *c, const struct l7_seg *s)
 {
 	uint32_t acked;
@@ -751,29 +817,8 @@ static void backend_seg(struct conn *c, const struct l7_seg *s)
 	COUNT(bound);
 	COUNT(offloaded);
 	/* Whatever this segment carries (the response, a FIN) is the client's: pass it on. */
-	if (s->plen || (s->flags & L7_TH_FIN)) {
-		struct l7_seg out = *s;
-		int shift = 0;
-
-		memcpy(out.saddr, c->ct.daddr, 16);
-		memcpy(out.daddr, c->ct.saddr, 16);
-		out.sport = c->ct.dport;
-		out.dport = c->ct.sport;
-		out.seq = s->seq + (c->s_isn - c->b_isn);
-		out.ack = s->ack + (c->c_isn - c->l_isn);
-		out.mss = 0;
-		out.wscale = -1;
-		if (c->wc != L7_COOKIE_NO_WSCALE)
-			shift = (c->wb >= 0 ? c->wb : 0) - WS_LB;
-		if (shift >= 0) {
-			uint32_t w = (uint32_t)s->win << shift;
-
-			out.win = (uint16_t)(w > 0xffff ? 0xffff : w);
-		} else {
-			out.win = (uint16_t)(s->win >> -shift);
-		}
-		send_seg(&out);
-	}
+	if (s->plen || (s->flags & L7_TH_FIN))
+		relay(s);
 	c->st = C_SPLICED;
 	c->t_start = g.now_ms;
 }
@@ -861,12 +906,19 @@ static void on_frame(const uint8_t *f, uint32_t len)
 	if (rte_hash_lookup_data(g.h, &k, &data) >= 0) {
 		struct conn *c = &g.conns[(uintptr_t)data];
 
+		if (c->st == C_SPLICED) {
+			relay(&s);
+			return;
+		}
 		if (is_leg(&s))
 			backend_seg(c, &s);
 		else
 			client_seg(c, &s);
 		return;
 	}
+	/* A late segment of a connection spliced a while ago: XDP's entry says where. */
+	if (!(s.flags & L7_TH_SYN) && relay(&s) == 0)
+		return;
 	if (is_leg(&s)) {
 		/* A backend answering a leg we gave up: reset it. */
 		if (!(s.flags & L7_TH_RST)) {

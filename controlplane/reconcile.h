@@ -97,4 +97,8 @@ int reconcile_adopt(struct reconcile *rc);
 int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 		    const struct reconcile_settings *set);
 
+/* Read-only lookups for the API: the id in use for a frontend / a backend, or -1. */
+int reconcile_service_id(const struct reconcile *rc, const struct baton_frontend_key *fk);
+int reconcile_backend_id(const struct reconcile *rc, __u8 family, const __be32 addr[4], __u16 port);
+
 #endif /* BATON_RECONCILE_H */

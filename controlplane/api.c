@@ -25,13 +25,15 @@
 #include "sync.h"
 #include "text.h"
 
-#define WALK_CACHE_MS 1000 /* scrapes within a second share one walk of the flow table */
-#define WALK_BATCH 4096	   /* entries per BPF_MAP_LOOKUP_BATCH call */
+#define WALK_CACHE_MS 1000	   /* scrapes within a second share one walk of the flow table */
+#define WALK_BATCH 4096		   /* entries per BPF_MAP_LOOKUP_BATCH call */
+#define API_DISCARD_MAX (4u << 20) /* an undeclared body past this is cut off unanswered */
 
 /* Per connection: the request body as it arrives. */
 struct req {
 	char body[API_BODY_MAX + 1];
 	size_t len;
+	size_t dropped; /* bytes past the limit, read and dropped */
 	bool too_large;
 };
 
@@ -841,11 +843,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
+		/*
+		 * A body without a declared length (chunked) past the limit: the rest is read
+		 * and dropped, and the 413 goes out when it ends (libmicrohttpd 0.9.75 cannot
+		 * answer in the middle of an upload). One that keeps coming past
+		 * API_DISCARD_MAX is cut off without an answer.
+		 */
 		if (!r->too_large && r->len + *upload_size <= API_BODY_MAX) {
 			memcpy(r->body + r->len, upload, *upload_size);
 			r->len += *upload_size;
 		} else {
 			r->too_large = true;
+			r->dropped += *upload_size;
+			if (r->dropped > API_DISCARD_MAX)
+				return MHD_NO;
 		}
 		*upload_size = 0;
 		return MHD_YES;
@@ -996,10 +1007,32 @@ int api_fd(const struct api *a)
 	return i != NULL ? i->epoll_fd : -1;
 }
 
+/*
+ * MHD in epoll mode handles one read or write per connection per MHD_run() and keeps
+ * connections with more to do on a ready list, which its epoll fd does not signal
+ * again: run it until that list is empty (bounded, so that a client pouring data in
+ * cannot hold batond's loop; api_timeout_ms() then asks for the next turn at once).
+ */
 void api_run(struct api *a)
 {
-	if (a->mhd != NULL)
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (a->mhd == NULL)
+		return;
+	for (int i = 0; i < 64; i++) {
 		MHD_run(a->mhd);
+		if (MHD_get_timeout(a->mhd, &t) != MHD_YES || t > 0)
+			break;
+	}
+}
+
+int api_timeout_ms(const struct api *a, int max_ms)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (a->mhd == NULL || MHD_get_timeout(a->mhd, &t) != MHD_YES)
+		return max_ms;
+	return t < (MHD_UNSIGNED_LONG_LONG)max_ms ? (int)t : max_ms;
 }
 
 void api_stop(struct api *a)

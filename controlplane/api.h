@@ -84,6 +84,8 @@ int api_start(struct api *a, struct baton_bpf *skel, const struct reconcile *rc,
 /* The fd to poll for readability (-1 when not listening); then call api_run(). */
 int api_fd(const struct api *a);
 void api_run(struct api *a);
+/* How long batond's loop may sleep for the API's sake: max_ms, or less. */
+int api_timeout_ms(const struct api *a, int max_ms);
 void api_stop(struct api *a);
 void api_free(struct api *a);
 

@@ -865,14 +865,16 @@ int main(int argc, char **argv)
 		struct signalfd_siginfo si;
 
 		if (marathon) {
-			curl_multi_poll(mc.multi, fds, nfds, marathon_client_timeout_ms(&mc), NULL);
+			curl_multi_poll(mc.multi, fds, nfds,
+					api_timeout_ms(&api, marathon_client_timeout_ms(&mc)),
+					NULL);
 		} else {
 			struct pollfd pfds[3];
 
 			for (unsigned int i = 0; i < nfds; i++)
 				pfds[i] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
 			/* 1 s at most: the HTTP endpoint's connection timeouts need turns. */
-			if (poll(pfds, nfds, 1000) < 0 && errno != EINTR) {
+			if (poll(pfds, nfds, api_timeout_ms(&api, 1000)) < 0 && errno != EINTR) {
 				err = log_errno(errno, "poll");
 				break;
 			}

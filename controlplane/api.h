@@ -60,8 +60,10 @@ struct api {
 	bool have_tenants;
 	struct tenant_set tenants;
 	struct drain_set drains;
-	char drains_path[PATH_MAX]; /* "" without a state dir */
-	struct view view;	    /* the services as last handed to the reconciler */
+	char drains_path[PATH_MAX];  /* "" without a state dir */
+	struct view_capture applied; /* the configuration last handed to the reconciler */
+	bool view_stale;	     /* view is older than applied: rebuilt on demand */
+	struct view view;	     /* what the API shows, built from applied */
 	/* Active flows per service / backend id, from the last walk of the flow table. */
 	__u32 *svc_active, *be_active;
 	__u64 walk_ms; /* CLOCK_MONOTONIC ms of the last walk; 0 = none */

@@ -125,6 +125,82 @@ static int build_one(const struct config *cfg, const struct named *nm, size_t fr
 	return 0;
 }
 
+/* Bytes of the strings a capture copies; a run of services sharing one app id, once. */
+static size_t capture_strings(const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct config_service *s = &cfg->services[i];
+
+		if (s->app_id != NULL && (i == 0 || s->app_id != cfg->services[i - 1].app_id))
+			n += strlen(s->app_id) + 1;
+		for (size_t j = 0; j < s->n_backends; j++)
+			if (s->backends[j].task_id != NULL)
+				n += strlen(s->backends[j].task_id) + 1;
+	}
+	return n;
+}
+
+static char *arena_copy(char **arena, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = memcpy(*arena, s, n);
+
+	*arena += n;
+	return d;
+}
+
+int view_capture(const struct config *cfg, struct view_capture *cap)
+{
+	size_t n_be = 0, hdr = sizeof(struct config), svc, be, total;
+	struct config *c;
+	struct config_backend *b;
+	char *block, *arena;
+
+	for (size_t i = 0; i < cfg->n_services; i++)
+		n_be += cfg->services[i].n_backends;
+	svc = cfg->n_services * sizeof(*cfg->services);
+	be = n_be * sizeof(struct config_backend);
+	total = hdr + svc + be + capture_strings(cfg);
+	block = malloc(total ? total : 1);
+	if (block == NULL)
+		return -ENOMEM;
+	c = (struct config *)block;
+	*c = *cfg;
+	c->services = (struct config_service *)(block + hdr);
+	if (svc)
+		memcpy(c->services, cfg->services, svc);
+	b = (struct config_backend *)(block + hdr + svc);
+	arena = block + hdr + svc + be;
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		struct config_service *s = &c->services[i];
+
+		if (s->app_id != NULL)
+			s->app_id = i > 0 && cfg->services[i - 1].app_id == cfg->services[i].app_id
+					    ? c->services[i - 1].app_id
+					    : arena_copy(&arena, s->app_id);
+		if (s->n_backends)
+			memcpy(b, cfg->services[i].backends, s->n_backends * sizeof(*b));
+		s->backends = b;
+		for (size_t j = 0; j < s->n_backends; j++)
+			if (b[j].task_id != NULL)
+				b[j].task_id = arena_copy(&arena, b[j].task_id);
+		b += s->n_backends;
+	}
+	view_capture_free(cap);
+	cap->cfg = c;
+	cap->block = block;
+	return 0;
+}
+
+void view_capture_free(struct view_capture *cap)
+{
+	free(cap->block);
+	cap->block = NULL;
+	cap->cfg = NULL;
+}
+
 int view_build(const struct config *cfg, struct view *out)
 {
 	struct named *nm;

@@ -69,6 +69,20 @@ struct view {
 	struct view_service *v; /* sorted by name */
 };
 
+/*
+ * A copy of a configuration in three blocks (services, backends, strings), taken at
+ * every apply because it is cheap (memcpy speed); the view is built from it only when a
+ * request needs one. Strings borrowed by the original (app and task ids) are copied.
+ */
+struct view_capture {
+	struct config *cfg; /* NULL: nothing captured */
+	void *block;	    /* owns cfg, its services, backends and strings */
+};
+
+/* Replaces *cap with a copy of cfg. 0, or -ENOMEM with *cap unchanged. */
+int view_capture(const struct config *cfg, struct view_capture *cap);
+void view_capture_free(struct view_capture *cap);
+
 /* Builds the view of cfg (after drains were applied). 0 or -ENOMEM; *out overwritten. */
 int view_build(const struct config *cfg, struct view *out);
 void view_free(struct view *v);

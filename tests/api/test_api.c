@@ -491,6 +491,39 @@ static void test_view(void **unused)
 	config_free(&c);
 }
 
+/* A capture is independent of the original (strings copied) and builds the same view. */
+static void test_view_capture(void **unused)
+{
+	struct config c = marathon_config();
+	struct view_capture cap = {};
+	struct view v;
+	char app[] = "/team-a/web", task[] = "web.t1";
+	const struct view_service *s;
+
+	for (int i = 0; i < 2; i++) {
+		c.services[i].app_id = app;
+		c.services[i].backends[0].task_id = task;
+	}
+	assert_int_equal(view_capture(&c, &cap), 0);
+	assert_int_equal(view_capture(&c, &cap), 0); /* replaces the first one */
+	strcpy(app, "/zzzzzz/web");
+	strcpy(task, "gone");
+	c.services[0].backends[0].weight = 77;
+	assert_int_equal(view_build(cap.cfg, &v), 0);
+	s = view_lookup(&v, "/team-a/web:0");
+	assert_non_null(s);
+	assert_string_equal(s->be[0].task_id, "web.t1");
+	assert_int_equal(s->be[0].weight, 1);
+	assert_int_equal(s->n_fe, 2);
+	assert_non_null(view_lookup(&v, "/team-b/\"db\"\\x\n:2/udp"));
+	view_free(&v);
+	view_capture_free(&cap);
+	assert_null(cap.cfg);
+	for (int i = 0; i < 2; i++)
+		c.services[i].app_id = NULL;
+	config_free(&c);
+}
+
 static void test_error_json(void **unused)
 {
 	char *t = view_error_json("not_found", "no service \"x\"");
@@ -759,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_drain_set_and_apply),
 		cmocka_unit_test(test_drain_file),
 		cmocka_unit_test(test_view),
+		cmocka_unit_test(test_view_capture),
 		cmocka_unit_test(test_error_json),
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_prom_escapes_and_misuse),

@@ -115,6 +115,9 @@ grep -Eq '^/web:0 +tcp +.*:10000.*\(vip\) +3/3 +0 ' "$BT_RUN/services.txt" ||
 col=$(head -n1 "$BT_RUN/services.txt" | awk '{ print index($0, "PROTO") }')
 awk -v c="$col" 'NR > 1 && substr($0, c, 3) != "tcp" { exit 1 }' "$BT_RUN/services.txt" ||
 	bt_fail "A: the services table is not aligned"
+baton service /web >"$BT_RUN/service.txt" || bt_fail "A: baton service failed"
+[ "$(grep -Ec '^10\.43\.2\.1[123]:3100[123] +/web:0 +web\.t[123] +1 +serving ' "$BT_RUN/service.txt")" = 3 ] ||
+	bt_fail "A: baton service /web does not list the three backends: $(cat "$BT_RUN/service.txt")"
 baton vips >"$BT_RUN/vips.txt" || bt_fail "A: baton vips failed"
 sed 's/^/  /' "$BT_RUN/vips.txt"
 VIP=$(awk '$1 == "web" { print $2 }' "$BT_RUN/state/vips")

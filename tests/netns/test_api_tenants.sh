@@ -29,6 +29,7 @@ API=http://127.0.0.1:19444
 SA=team-a-secret-$RANDOM$RANDOM-0123456789
 SB=team-b-secret-$RANDOM$RANDOM-0123456789
 SADMIN=admin-secret-$RANDOM$RANDOM-0123456789
+SVIEW=viewer-secret-$RANDOM$RANDOM-0123456789
 
 bt_topology 3
 bt_start_backends
@@ -57,7 +58,8 @@ cat >"$BT_RUN/tokens.json" <<EOF
 {"tokens": [
   {"name": "team-a", "secret": "$SA", "prefixes": ["/team-a/"], "vip_pools": ["$BT_V4NET.150.0/24"]},
   {"name": "team-b", "secret": "$SB", "prefixes": ["/team-b"], "vip_pools": ["$BT_V4NET.200.0/24"]},
-  {"name": "admin", "secret": "$SADMIN", "prefixes": ["/"]}]}
+  {"name": "admin", "secret": "$SADMIN", "prefixes": ["/"]},
+  {"name": "viewer", "secret": "$SVIEW", "prefixes": ["/"], "read_only": true}]}
 EOF
 echo "$SA" >"$BT_RUN/a.tok"
 
@@ -124,6 +126,10 @@ expect 403 "$SB" POST "/v1/backends/$B1/drain"
 expect 200 "$SADMIN" GET "/v1/backends"
 jq -e '(.backends | length) == 3 and all(.backends[]; .drained == false)' "$BT_RUN/body" >/dev/null ||
 	bt_fail "B: a refused drain drained something: $(cat "$BT_RUN/body")"
+expect 200 "$SVIEW" GET /v1/services
+jq -e '(.services | length) == 2' "$BT_RUN/body" >/dev/null || bt_fail "B: the viewer sees everything"
+expect 403 "$SVIEW" POST "/v1/backends/$B1/drain"
+grep -q 'read-only' "$BT_RUN/body" || bt_fail "B: read-only token: $(cat "$BT_RUN/body")"
 expect 200 "$SA" POST "/v1/backends/$B1/drain"
 expect 200 "$SA" POST "/v1/backends/$B1/undrain"
 bt_ns "$BT_LB" "$BATON" --api "$API" --token-file "$BT_RUN/a.tok" services >"$BT_RUN/cli.txt" || bt_fail "B: baton services with a token"
@@ -134,7 +140,7 @@ rc=$?
 	bt_fail "B: CLI drain outside the scope: exit $rc, $(cat "$BT_RUN/cli.err")"
 bt_ns "$BT_LB" "$BATON" --api "$API" services >/dev/null 2>"$BT_RUN/cli.err"
 [ $? = 1 ] && grep -q 'HTTP 401' "$BT_RUN/cli.err" || bt_fail "B: CLI without a token: $(cat "$BT_RUN/cli.err")"
-echo "B: team-a sees only its service, 2 backends, its VIP and metrics; 403 for team-b's service and backend (by address and task id); the CLI agrees"
+echo "B: team-a sees only its service, 2 backends, its VIP and metrics; 403 for team-b's service and backend (by address and task id); a read-only token sees all, drains nothing; the CLI agrees"
 
 # ---- C ----
 expect 200 "$SB" GET /v1/vips
@@ -167,7 +173,7 @@ expect 200 "$SADMIN" GET /v1/backends
 jq -e 'all(.backends[]; .drained == false)' "$BT_RUN/body" >/dev/null || bt_fail "D: the fuzzing drained something"
 bt_client tcp --addr "$LB" --port 10000 --count 20 --max-seconds 20 --timeout 5 >"$BT_RUN/after" || bt_fail "client failed"
 bt_expect_all_ok "$BT_RUN/after" 20 "D: traffic after the fuzzing"
-for s in "$SA" "$SB" "$SADMIN"; do
+for s in "$SA" "$SB" "$SADMIN" "$SVIEW"; do
 	grep -qF "$s" "$BT_BATOND_LOG" && bt_fail "D: a secret is in batond's log"
 done
 echo "D: the API survived the fuzzing and kept serving; nothing drained; no secret in the log"

@@ -224,8 +224,8 @@ int main(int argc, char **argv)
 		t_view = now_s() - t;
 		view_free(&v);
 		view_capture_free(&cap);
-		printf("%-44s %10.1f %10.2f\n", "view_capture (API, every apply; median of 11)", t_cap * 1e3,
-		       t_cap / base);
+		printf("%-44s %10.1f %10.2f\n", "view_capture (API, every apply; median of 11)",
+		       t_cap * 1e3, t_cap / base);
 		printf("%-44s %10.1f %10.2f\n", "view_build (API, first request after one)",
 		       t_view * 1e3, t_view / base);
 	}

@@ -15,6 +15,8 @@ packages=(
 	libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
 	# tests and demo: namespaces, real clients and servers
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod
+	# the API tests read its JSON
+	jq
 )
 
 export DEBIAN_FRONTEND=noninteractive

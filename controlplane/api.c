@@ -929,6 +929,26 @@ int api_init(struct api *a, const struct api_options *o)
 	return 0;
 }
 
+int api_reload_tokens(struct api *a)
+{
+	struct tenant_set next;
+	char err[512];
+	int r;
+
+	if (!a->have_tenants)
+		return 0;
+	r = tenant_load_file(a->o.tokens_path, &next, err, sizeof(err));
+	if (r) {
+		log_err("--api-tokens: %s; keeping the %zu tokens in force", err, a->tenants.n);
+		return r;
+	}
+	/* In place: the Marathon sync holds a pointer to the set itself. */
+	tenant_set_free(&a->tenants);
+	a->tenants = next;
+	log_info("API tokens: %zu from %s (reloaded)", a->tenants.n, a->o.tokens_path);
+	return 0;
+}
+
 /*
  * Every apply (each Marathon event) is copied, which is cheap; the view is built from
  * the copy only when a request needs it (building it on every apply cost about half

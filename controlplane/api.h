@@ -75,6 +75,9 @@ struct api {
 /* Loads the tokens file and the drains. No socket yet. 0 or -errno (logged). */
 int api_init(struct api *a, const struct api_options *o);
 
+/* SIGHUP: reads the tokens file again; a bad file keeps the tokens in force. */
+int api_reload_tokens(struct api *a);
+
 /* Before every apply: drains set weights to 0; the view is rebuilt from cfg. */
 void api_before_apply(struct api *a, struct config *cfg);
 

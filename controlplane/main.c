@@ -890,6 +890,7 @@ int main(int argc, char **argv)
 		if (!fds[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
+			api_reload_tokens(&api);
 			if (marathon) {
 				log_info("SIGHUP: full fetch from Marathon");
 				marathon_client_want_fetch(&mc);

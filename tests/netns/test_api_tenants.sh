@@ -13,7 +13,8 @@
 #     outside its pool is refused (API, metric, log) and has no frontend;
 #  D. hostile requests (api_fuzz.py: random paths and methods, garbage, 413 bodies, bad
 #     JSON, a slow client): the API keeps answering, batond keeps running, nothing is
-#     drained; no secret appears in batond's log.
+#     drained; no secret appears in batond's log;
+#  E. SIGHUP rereads the tokens file (rotation); a broken one keeps the tokens in force.
 # usage: test_api_tenants.sh BATOND REPLAY_SCRIPT BATON_CLI
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -177,4 +178,20 @@ for s in "$SA" "$SB" "$SADMIN" "$SVIEW"; do
 	grep -qF "$s" "$BT_BATOND_LOG" && bt_fail "D: a secret is in batond's log"
 done
 echo "D: the API survived the fuzzing and kept serving; nothing drained; no secret in the log"
+
+# ---- E ----
+# SIGHUP rereads the tokens file: a rotated secret works at once, the old one no more;
+# a broken file keeps the tokens in force.
+SA2=team-a-rotated-$RANDOM$RANDOM-0123456789
+sed -i "s/$SA/$SA2/" "$BT_RUN/tokens.json"
+kill -HUP "$BT_BATOND_PID"
+bt_wait_line "$BT_BATOND_LOG" 'API tokens: 4 from .* \(reloaded\)' 10 || bt_fail "E: tokens not reloaded"
+expect 401 "$SA" GET /v1/services
+expect 200 "$SA2" GET /v1/services
+echo '{"tokens": [' >"$BT_RUN/tokens.json"
+kill -HUP "$BT_BATOND_PID"
+bt_wait_line "$BT_BATOND_LOG" 'keeping the 4 tokens in force' 10 || bt_fail "E: a broken tokens file was not reported"
+expect 200 "$SA2" GET /v1/services
+grep -qF "$SA2" "$BT_BATOND_LOG" && bt_fail "E: a secret is in batond's log"
+echo "E: SIGHUP reloads the tokens (rotated secret in force, old one refused); a broken file keeps them"
 echo "PASS"

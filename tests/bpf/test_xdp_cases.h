@@ -129,7 +129,8 @@ static int chk_no_flows(const struct xdp_case *c, char *err, size_t errlen)
 {
 	struct baton_flow_key k;
 
-	if (bpf_map_get_next_key(map_fd(skel->maps.flows), NULL, &k) == 0)
+	if (bpf_map_get_next_key(map_fd(skel->maps.flows), NULL, &k) == 0 ||
+	    bpf_map_get_next_key(map_fd(skel->maps.syn_flows), NULL, &k) == 0)
 		errf(err, errlen, "the flow table is not empty (sport %u dport %u)", ntohs(k.sport),
 		     ntohs(k.dport));
 	return 0;
@@ -980,6 +981,7 @@ static const struct xdp_case close_cases[] = {
 static void setup_short_timeouts(void)
 {
 	cfg.tcp_idle_ns = 5000000; /* 5 ms */
+	cfg.tcp_syn_ns = 5000000;
 	cfg.udp_idle_ns = 5000000;
 	cfg.tcp_close_ns = 5000000;
 	write_config();

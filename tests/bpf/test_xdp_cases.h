@@ -1884,6 +1884,10 @@ static void setup_synflood(void)
 	write_config();
 }
 
+/* A SYN from cport opening a new flow (SNAT port learned in slot), then more fields. */
+#define NEW_SYN4(d, cport, slot, ...)                                                           \
+	.desc = d, .in = { SYN4(cport) }, .action = XDP_TX, .out = { SYN4_OUT(NEWSNAT(slot)) }, \
+	.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4, .new_flow = true, __VA_ARGS__
 #define EST4(cport, slot, fl, ...)                                                          \
 	.in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, cport, 80, fl), SEQ_C(1), __VA_ARGS__ },   \
 	.action = XDP_TX,                                                                   \
@@ -1937,27 +1941,11 @@ static const struct xdp_case synflood_cases[] = {
 	  EST4(45000, 0, TH_PSH | TH_ACK, .payload_len = 10),
 	  .check = chk_established0 },
 	{ .desc = "and its replies still come back", REPLY4(45000, 0) },
-	{ .desc = "a real client's handshake after the flood: SYN",
-	  .in = { SYN4(45002) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(2)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true,
-	  .reuse_ok = true },
+	{ NEW_SYN4("a real client's handshake after the flood: SYN", 45002, 2, .reuse_ok = true) },
 	{ .desc = "its SYN|ACK", SYNACK4(45002, 2) },
 	{ .desc = "its ACK: established", EST4(45002, 2, TH_ACK), .check = chk_established2 },
-	{ .desc = "a second handshake: SYN",
-	  .in = { SYN4(45001) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(1)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true,
-	  .reuse_ok = true,
-	  .check = chk_embryonic1 },
+	{ NEW_SYN4("a second handshake: SYN", 45001, 1, .reuse_ok = true,
+		   .check = chk_embryonic1) },
 	{ .desc = "step: its embryonic reply entry is evicted",
 	  .action = CHECK_ONLY,
 	  .check = step_evict_reply1 },
@@ -1994,14 +1982,7 @@ static int chk_rst_embryonic(const struct xdp_case *c, char *err, size_t errlen)
 }
 
 static const struct xdp_case synrst_cases[] = {
-	{ .desc = "SYN",
-	  .in = { SYN4(45010) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(0)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true },
+	{ NEW_SYN4("SYN", 45010, 0) },
 	{ .desc = "the client's RST: forwarded by the embryonic entry, not promoted",
 	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 45010, 80, TH_RST), .seq = 1001 },
 	  .action = XDP_TX,
@@ -2010,14 +1991,7 @@ static const struct xdp_case synrst_cases[] = {
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4,
 	  .check = chk_rst_embryonic },
-	{ .desc = "a SYN after the RST: a new flow (another SNAT port)",
-	  .in = { SYN4(45010) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(1)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true },
+	{ NEW_SYN4("a SYN after the RST: a new flow (another SNAT port)", 45010, 1) },
 };
 
 static const struct group groups[] = {

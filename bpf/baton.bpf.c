@@ -706,6 +706,7 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	__u32 zero = 0;
 	__u64 now;
 	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN, vip = 0;
+	void *tbl = &flows; /* the table of the entry a packet is forwarded by */
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (cfg == NULL)
@@ -715,7 +716,7 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (f != NULL && flow_live(f, cfg, p->key.proto, now)) {
 		if (!(syn && f->closing_ns && !(f->flags & BATON_FLOW_F_REPLY)))
-			return forward(ctx, p, f, cfg, now, &flows);
+			goto fwd;
 		/* A SYN on a closing flow: the client reuses its port for a new connection,
 		 * which starts embryonic; the old entry must not catch its ACK. */
 		bpf_map_delete_elem(&flows, &p->key);
@@ -751,16 +752,20 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 			f = bpf_map_lookup_elem(&flows, &p->key);
 			if (f == NULL)
 				return drop(BATON_R_DROP_FLOW_INSERT, p);
-			return forward(ctx, p, f, cfg, now, &flows);
+			goto fwd;
 		}
 		/* SYN|ACK, a retransmitted SYN, an RST: still embryonic. */
-		return forward(ctx, p, f, cfg, now, &syn_flows);
+		tbl = &syn_flows;
+		goto fwd;
 	}
 	if (fe == NULL)
 		return pass(vip ? BATON_R_PASS_VIP_OTHER : BATON_R_PASS_NOT_VIP, p);
 	if (!syn)
 		return drop(BATON_R_DROP_NO_FLOW, p);
 	return new_flow(ctx, p, fe, cfg, now);
+fwd:
+	/* One call site for both tables keeps the program (and its hot path) compact. */
+	return forward(ctx, p, f, cfg, now, tbl);
 }
 
 /*

@@ -95,7 +95,8 @@ static __always_inline int flow_live(const struct baton_flow *f, const struct ba
 static __always_inline int syn_live(const struct baton_flow *f, const struct baton_config *cfg,
 				    __u64 now)
 {
-	return entry_live(f, cfg, cfg->tcp_syn_ns, now);
+	/* 0 (a writer that does not know the field): the open flows' timeout. */
+	return entry_live(f, cfg, cfg->tcp_syn_ns ? cfg->tcp_syn_ns : cfg->tcp_idle_ns, now);
 }
 
 /* The key of the other direction's entry, derived from an entry's rewrite. */

@@ -135,7 +135,7 @@ struct baton_config {
 	__u64 tcp_close_ns;  /* grace after both FINs / an RST before the entry ends */
 	__u64 port_reuse_ns; /* a SNAT port is not reused towards a backend before this */
 	__u64 fib_cache_ns;  /* how long a flow keeps its resolved next hop */
-	__u64 tcp_syn_ns;    /* an embryonic TCP flow idle this long is gone */
+	__u64 tcp_syn_ns;    /* an embryonic TCP flow idle this long is gone; 0: tcp_idle_ns */
 };
 
 /*

@@ -327,12 +327,6 @@ static __always_inline __u32 flow_hash(const struct baton_flow_key *k, int stick
 	return h;
 }
 
-/*
- * May a SNAT port whose reply key holds this entry be taken again? Not while the flow
- * lives in either direction: a one-way UDP flow never refreshes its reply entry, so
- * the forward entry, which still sends from this port, is asked too (only here, on
- * the new-flow path). Not either until a closed flow's TIME_WAIT is surely over.
- */
 /* Does the forward entry no longer send from the reply key's port to its backend? */
 static __always_inline int fwd_moved(const struct baton_flow *fwd,
 				     const struct baton_flow_key *rkey)
@@ -342,6 +336,12 @@ static __always_inline int fwd_moved(const struct baton_flow *fwd,
 		(fwd->daddr[2] ^ rkey->saddr[2]) | (fwd->daddr[3] ^ rkey->saddr[3])) != 0;
 }
 
+/*
+ * May a SNAT port whose reply key holds this entry be taken again? Not while the flow
+ * lives in either direction: a one-way UDP flow never refreshes its reply entry, so
+ * the forward entry, which still sends from this port, is asked too (only here, on
+ * the new-flow path). Not either until a closed flow's TIME_WAIT is surely over.
+ */
 static __always_inline int snat_port_free(const struct baton_flow_key *rkey,
 					  const struct baton_flow *old,
 					  const struct baton_config *cfg, __u64 now)

@@ -51,6 +51,7 @@ struct options {
 	const char *bpffs;
 	bool generic;
 	bool detach;
+	bool l2_announce;
 	bool have_snat_v4, have_snat_v6;
 	struct reconcile_settings set;
 };
@@ -91,6 +92,8 @@ enum opt_id {
 	OPT_VIP_DOMAIN,
 	OPT_API_LISTEN,
 	OPT_API_TOKENS,
+	OPT_TCP_SYN_IDLE,
+	OPT_L2_ANNOUNCE,
 };
 
 static const struct option_desc {
@@ -116,6 +119,10 @@ static const struct option_desc {
 	{ "udp-idle", required_argument, OPT_UDP_IDLE, "SEC", "idle timeout of UDP flows (60)" },
 	{ "tcp-close", required_argument, OPT_TCP_CLOSE, "SEC",
 	  "grace after FIN/RST before a TCP flow ends (10)" },
+	{ "tcp-syn-idle", required_argument, OPT_TCP_SYN_IDLE, "SEC",
+	  "idle timeout of TCP flows whose handshake is not complete (30)" },
+	{ "l2-announce", no_argument, OPT_L2_ANNOUNCE, NULL,
+	  "answer ARP and IPv6 neighbour solicitations for the VIPs on every --iface" },
 	{ "marathon", required_argument, OPT_MARATHON, "URL[,URL...]",
 	  "follow this Marathon instead of a --config file (repeatable; failover in order)" },
 	{ "auth-credentials", required_argument, OPT_AUTH_CREDENTIALS, "USER:PASS",
@@ -313,6 +320,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->set.tcp_close_ns = 10 * NSEC_PER_SEC;
 	o->set.port_reuse_ns = 70 * NSEC_PER_SEC; /* TIME_WAIT is 60 s */
 	o->set.fib_cache_ns = NSEC_PER_SEC;
+	o->set.tcp_syn_ns = 30 * NSEC_PER_SEC;
 	o->mc.max_backoff_ms = 30000;
 	o->mc.resync_ms = 300000;
 	o->mc.stream_idle_ms = 35000;
@@ -360,6 +368,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_TCP_CLOSE:
 			err = parse_seconds("tcp-close", optarg, &o->set.tcp_close_ns);
+			break;
+		case OPT_TCP_SYN_IDLE:
+			err = parse_seconds("tcp-syn-idle", optarg, &o->set.tcp_syn_ns);
+			break;
+		case OPT_L2_ANNOUNCE:
+			o->l2_announce = true;
 			break;
 		case OPT_DETACH:
 			o->detach = true;
@@ -845,6 +859,9 @@ int main(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	err = datapath_l2_announce(&dp, o.ifaces, o.l2_announce ? o.n_ifaces : 0);
+	if (err)
+		goto out;
 	err = api_start(&api, dp.skel, &rc, &o.set, marathon ? &sy : NULL, marathon ? &mc : NULL,
 			api_reapply, &hc);
 	if (err)
@@ -898,6 +915,8 @@ int main(int argc, char **argv)
 				log_info("SIGHUP: reloading %s", o.config_path);
 				load_and_apply(&o, &rc, &np, &api);
 			}
+			/* An interface's MAC may have changed. */
+			datapath_l2_announce(&dp, o.ifaces, o.l2_announce ? o.n_ifaces : 0);
 			continue;
 		}
 		log_info("signal %d: exiting; the XDP program stays attached with the last state",

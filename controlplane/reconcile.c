@@ -638,6 +638,7 @@ static int write_settings(struct reconcile *rc, const struct reconcile_settings 
 		.tcp_close_ns = set->tcp_close_ns,
 		.port_reuse_ns = set->port_reuse_ns,
 		.fib_cache_ns = set->fib_cache_ns,
+		.tcp_syn_ns = set->tcp_syn_ns,
 	};
 	__u32 zero = 0;
 

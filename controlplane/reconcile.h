@@ -20,7 +20,7 @@ struct reconcile_settings {
 	__be32 snat_v4;
 	__be32 snat_v6[4];
 	__u16 snat_port_min, snat_port_max;
-	__u64 tcp_idle_ns, udp_idle_ns, tcp_close_ns, port_reuse_ns, fib_cache_ns;
+	__u64 tcp_idle_ns, udp_idle_ns, tcp_close_ns, port_reuse_ns, fib_cache_ns, tcp_syn_ns;
 };
 
 /*

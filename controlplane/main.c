@@ -48,6 +48,7 @@ struct options {
 	char vip_state_path[PATH_MAX];
 	const char *api_listen; /* "none": no HTTP endpoint */
 	const char *bpffs;
+	const char *bpf_object; /* NULL: the embedded program */
 	bool generic;
 	bool detach;
 	bool have_snat_v4, have_snat_v6;
@@ -89,6 +90,7 @@ enum opt_id {
 	OPT_STATE_DIR,
 	OPT_VIP_DOMAIN,
 	OPT_API_LISTEN,
+	OPT_BPF_OBJECT,
 };
 
 static const struct option_desc {
@@ -110,6 +112,9 @@ static const struct option_desc {
 	{ "xdp-mode", required_argument, OPT_XDP_MODE, "MODE", "native (default) or generic" },
 	{ "bpffs", required_argument, OPT_BPFFS, "DIR",
 	  "bpffs mount, mounted if needed; maps are pinned in DIR/baton (default /sys/fs/bpf)" },
+	{ "bpf-object", required_argument, OPT_BPF_OBJECT, "FILE",
+	  "load this build of the XDP program instead of the embedded one (upgrades: it "
+	  "replaces the attached program and adopts the pinned maps)" },
 	{ "tcp-idle", required_argument, OPT_TCP_IDLE, "SEC", "idle timeout of TCP flows (3600)" },
 	{ "udp-idle", required_argument, OPT_UDP_IDLE, "SEC", "idle timeout of UDP flows (60)" },
 	{ "tcp-close", required_argument, OPT_TCP_CLOSE, "SEC",
@@ -345,6 +350,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_BPFFS:
 			o->bpffs = optarg;
+			break;
+		case OPT_BPF_OBJECT:
+			o->bpf_object = optarg;
 			break;
 		case OPT_TCP_IDLE:
 			err = parse_seconds("tcp-idle", optarg, &o->set.tcp_idle_ns);
@@ -754,7 +762,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	err = datapath_open(&dp, o.bpffs);
+	err = datapath_open(&dp, o.bpffs, o.bpf_object);
 	if (err)
 		goto out;
 	err = reconcile_init(&rc, bpf_map__fd(dp.skel->maps.frontends),

@@ -718,7 +718,8 @@ static int dry_run(struct options *o)
 int main(int argc, char **argv)
 {
 	static const struct marathon_client_ops ops = { .apps = sync_on_apps,
-							.event = sync_on_event };
+							.event = sync_on_event,
+							.flush = sync_flush };
 	struct options o = {};
 	struct datapath dp = {};
 	struct reconcile rc = {};
@@ -792,6 +793,7 @@ int main(int argc, char **argv)
 					    .ctx = &hc };
 
 		err = sync_init(&sy, &o.sync, &rc, &o.set, &hooks);
+		sy.defer_rebuild = true; /* a burst of events: one apply per loop turn */
 		if (!err)
 			err = marathon_client_init(&mc, &o.mc, &ops, &sy);
 		if (err) {

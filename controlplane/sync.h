@@ -58,6 +58,15 @@ struct sync {
 	struct sync_host_cache *hosts;
 	struct sync_logged *logged; /* names already reported once (labels, http services) */
 	struct vip_state *vips;	    /* VIP name -> address, persisted in o.vip_state_path */
+	/*
+	 * defer_rebuild: events change the model only; sync_flush() applies them, once per
+	 * turn of the loop. Every apply that changes a Maglev table waits for an RCU grace
+	 * period (tens of ms), so a burst of 1,000 task changes applied one by one kept
+	 * batond busy for tens of seconds; applied per turn, it is a few applies.
+	 */
+	bool defer_rebuild;
+	unsigned int pending; /* events applied to the model, not yet to the maps */
+	char pending_why[64]; /* their type ("mixed" for several types) */
 	/* counters */
 	unsigned long long fetches_applied, fetches_refused, events_applied, events_bad,
 		refetches_asked, applies, apply_errors;
@@ -73,6 +82,9 @@ int sync_on_apps(void *ctx, const char *body, size_t len);
 
 /* marathon_client_ops.event: 1 when a full fetch is needed. */
 int sync_on_event(void *ctx, const struct sse_event *ev);
+
+/* marathon_client_ops.flush: applies the events deferred by defer_rebuild, if any. */
+void sync_flush(void *ctx);
 
 /*
  * Lowers services to the reconciler's input: one frontend per (bind address, port,

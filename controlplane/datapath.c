@@ -110,7 +110,10 @@ static struct baton_bpf *open_object_file(const char *path, void **buf_out)
 	obj->skeleton->data_sz = len;
 	err = bpf_object__open_skeleton(obj->skeleton, NULL);
 	if (err) {
-		log_errno(err, "--bpf-object: %s is not a build of Baton's XDP program", path);
+		char why[128];
+
+		libbpf_strerror(err, why, sizeof(why)); /* knows libbpf's own codes (-4001...) */
+		log_err("--bpf-object: %s is not a build of Baton's XDP program (%s)", path, why);
 		goto fail;
 	}
 	fclose(f);

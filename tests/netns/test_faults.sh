@@ -8,7 +8,8 @@
 #   kill      batond SIGKILLed mid-traffic; a task of /churn changes while none runs;
 #             a new batond adopts the pins and resyncs
 #   upgrade   a new batond with another build of the XDP program (--bpf-object) replaces
-#             the attached program on both interfaces, adopting the pinned maps
+#             the attached program on both interfaces, adopting the pinned maps (and a
+#             file that is not a build of it is refused, changing nothing)
 #   marathon  both Marathon instances die for 4 s (a /churn task is replaced meanwhile),
 #             then come back: batond serves the last state, then resyncs
 #   cut       the event stream is cut in the middle of an event (a /churn scale-up)
@@ -240,6 +241,15 @@ fault_upgrade() {
 	tag_before=$(prog_tag lbc)
 	traffic_start 12
 	bt_kill_batond TERM
+	# Not a build of Baton's program: refused with an error, nothing changes.
+	if timeout 20 nsenter --net=/var/run/netns/"$BT_LB" "$BT_BATOND" --iface lbc --iface lbb \
+		--bpffs "$BT_BPFFS" --marathon "$M1" --state-dir "$BT_RUN/state" \
+		--bpf-object "$BT_RUN/sim.json" >"$BT_RUN/badobj.log" 2>&1; then
+		bt_fail "upgrade: batond accepted $BT_RUN/sim.json as the XDP program"
+	fi
+	grep -q "bpf-object: .* is not a build of Baton's XDP program" "$BT_RUN/badobj.log" ||
+		bt_fail "upgrade: no clear error for a bad --bpf-object: $(cat "$BT_RUN/badobj.log")"
+	[ "$(bt_xdp_id lbc) $(bt_xdp_id lbb)" = "$id_before" ] || bt_fail "upgrade: a refused object changed the program"
 	t0=$(now_ms)
 	start_batond --bpf-object "$UPGRADE_OBJ"
 	deadline=$((SECONDS + 20))

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -72,7 +73,66 @@ static int check_pinned_abi(const char *pin_dir)
 	return err;
 }
 
-int datapath_open(struct datapath *dp, const char *bpffs_dir)
+/*
+ * The skeleton with another build's ELF in place of the embedded one (batond
+ * --bpf-object: the upgrade path, a new program over the pinned maps of the running
+ * one). libbpf matches the skeleton's maps and program by name, so an object whose
+ * names differ is refused at open; layouts are checked against the pins at load.
+ */
+static struct baton_bpf *open_object_file(const char *path, void **buf_out)
+{
+	struct baton_bpf *obj = NULL;
+	void *buf = NULL;
+	long len;
+	int err;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL) {
+		err = log_errno(errno, "--bpf-object: cannot open %s", path);
+		goto fail;
+	}
+	if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) < 0) {
+		err = log_errno(errno ? errno : EINVAL, "--bpf-object: cannot size %s", path);
+		goto fail;
+	}
+	buf = malloc(len);
+	if (buf == NULL || fread(buf, 1, len, f) != (size_t)len) {
+		err = log_errno(buf ? EIO : ENOMEM, "--bpf-object: cannot read %s", path);
+		goto fail;
+	}
+	obj = calloc(1, sizeof(*obj));
+	if (obj == NULL) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = baton_bpf__create_skeleton(obj);
+	if (err)
+		goto fail;
+	obj->skeleton->data = buf; /* must outlive the object: freed by datapath_close() */
+	obj->skeleton->data_sz = len;
+	err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (err) {
+		char why[128];
+
+		libbpf_strerror(err, why, sizeof(why)); /* knows libbpf's own codes (-4001...) */
+		log_err("--bpf-object: %s is not a build of Baton's XDP program (%s)", path, why);
+		goto fail;
+	}
+	fclose(f);
+	*buf_out = buf;
+	log_info("XDP object from %s (%ld bytes) instead of the embedded one", path, len);
+	return obj;
+fail:
+	if (obj != NULL)
+		baton_bpf__destroy(obj);
+	free(buf);
+	if (f != NULL)
+		fclose(f);
+	errno = err < 0 ? -err : EINVAL;
+	return NULL;
+}
+
+int datapath_open(struct datapath *dp, const char *bpffs_dir, const char *object_path)
 {
 	struct bpf_map *map;
 	char path[PATH_MAX + BPF_OBJ_NAME_LEN + 1];
@@ -89,9 +149,15 @@ int datapath_open(struct datapath *dp, const char *bpffs_dir)
 	if (err)
 		return err;
 
-	dp->skel = baton_bpf__open();
-	if (dp->skel == NULL)
-		return log_errno(errno, "cannot open the embedded XDP object");
+	if (object_path != NULL) {
+		dp->skel = open_object_file(object_path, &dp->obj_buf);
+		if (dp->skel == NULL)
+			return -errno;
+	} else {
+		dp->skel = baton_bpf__open();
+		if (dp->skel == NULL)
+			return log_errno(errno, "cannot open the embedded XDP object");
+	}
 
 	bpf_object__for_each_map(map, dp->skel->obj)
 	{
@@ -121,8 +187,7 @@ int datapath_open(struct datapath *dp, const char *bpffs_dir)
 		 dp->pin_dir);
 	return 0;
 fail:
-	baton_bpf__destroy(dp->skel);
-	dp->skel = NULL;
+	datapath_close(dp);
 	return err;
 }
 
@@ -256,6 +321,8 @@ void datapath_close(struct datapath *dp)
 {
 	baton_bpf__destroy(dp->skel);
 	dp->skel = NULL;
+	free(dp->obj_buf);
+	dp->obj_buf = NULL;
 }
 
 static int detach_one(const char *ifname)

@@ -49,6 +49,7 @@ struct options {
 	const char *api_listen; /* "none": no HTTP endpoint */
 	const char *api_tokens; /* --api-tokens FILE, or NULL: open API */
 	const char *bpffs;
+	const char *bpf_object; /* NULL: the embedded program */
 	bool generic;
 	bool detach;
 	bool l2_announce;
@@ -94,6 +95,7 @@ enum opt_id {
 	OPT_API_TOKENS,
 	OPT_TCP_SYN_IDLE,
 	OPT_L2_ANNOUNCE,
+	OPT_BPF_OBJECT,
 };
 
 static const struct option_desc {
@@ -115,6 +117,9 @@ static const struct option_desc {
 	{ "xdp-mode", required_argument, OPT_XDP_MODE, "MODE", "native (default) or generic" },
 	{ "bpffs", required_argument, OPT_BPFFS, "DIR",
 	  "bpffs mount, mounted if needed; maps are pinned in DIR/baton (default /sys/fs/bpf)" },
+	{ "bpf-object", required_argument, OPT_BPF_OBJECT, "FILE",
+	  "load this build of the XDP program instead of the embedded one (upgrades: it "
+	  "replaces the attached program and adopts the pinned maps)" },
 	{ "tcp-idle", required_argument, OPT_TCP_IDLE, "SEC", "idle timeout of TCP flows (3600)" },
 	{ "udp-idle", required_argument, OPT_UDP_IDLE, "SEC", "idle timeout of UDP flows (60)" },
 	{ "tcp-close", required_argument, OPT_TCP_CLOSE, "SEC",
@@ -359,6 +364,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_BPFFS:
 			o->bpffs = optarg;
+			break;
+		case OPT_BPF_OBJECT:
+			o->bpf_object = optarg;
 			break;
 		case OPT_TCP_IDLE:
 			err = parse_seconds("tcp-idle", optarg, &o->set.tcp_idle_ns);
@@ -751,7 +759,8 @@ static int dry_run(struct options *o)
 int main(int argc, char **argv)
 {
 	static const struct marathon_client_ops ops = { .apps = sync_on_apps,
-							.event = sync_on_event };
+							.event = sync_on_event,
+							.flush = sync_flush };
 	struct options o = {};
 	struct datapath dp = {};
 	struct reconcile rc = {};
@@ -810,7 +819,7 @@ int main(int argc, char **argv)
 		if (api.have_tenants)
 			o.sync.tenants = &api.tenants;
 	}
-	err = datapath_open(&dp, o.bpffs);
+	err = datapath_open(&dp, o.bpffs, o.bpf_object);
 	if (err)
 		goto out;
 	err = reconcile_init(&rc, bpf_map__fd(dp.skel->maps.frontends),
@@ -841,6 +850,7 @@ int main(int argc, char **argv)
 
 		hc.sy = &sy;
 		err = sync_init(&sy, &o.sync, &rc, &o.set, &hooks);
+		sy.defer_rebuild = true; /* a burst of events: one apply per loop turn */
 		if (!err)
 			err = marathon_client_init(&mc, &o.mc, &ops, &sy);
 		if (err) {

@@ -567,6 +567,7 @@ static int rebuild(struct sync *s, const char *why)
 	size_t n_addrs, n_backends = 0;
 	int err;
 
+	s->pending = 0; /* the model as it is now, deferred events included */
 	err = marathon_services_build(&s->apps, &s->mo, &next, &probs);
 	log_problems("services", &probs);
 	marathon_problems_free(&probs);
@@ -738,7 +739,30 @@ int sync_on_event(void *ctx, const struct sse_event *sev)
 	if (r == MARATHON_APPLY_CHANGED) {
 		log_debug("event %s: app %s task %s %s", ev.type, ev.app_id, ev.task_id,
 			  ev.task_status);
-		rebuild(s, ev.type);
+		if (!s->defer_rebuild) {
+			rebuild(s, ev.type);
+		} else {
+			if (s->pending == 0)
+				snprintf(s->pending_why, sizeof(s->pending_why), "%s", ev.type);
+			else if (strcmp(s->pending_why, ev.type) != 0)
+				snprintf(s->pending_why, sizeof(s->pending_why), "mixed");
+			s->pending++;
+		}
 	}
 	return 0;
+}
+
+void sync_flush(void *ctx)
+{
+	struct sync *s = ctx;
+	char why[80];
+
+	if (s->pending == 0)
+		return;
+	/* One event: "(status_update_event)", as when applied at once; more: "(TYPE xN)". */
+	if (s->pending == 1)
+		snprintf(why, sizeof(why), "%s", s->pending_why);
+	else
+		snprintf(why, sizeof(why), "%s x%u", s->pending_why, s->pending);
+	rebuild(s, why);
 }

@@ -69,6 +69,15 @@ struct sync {
 	struct vip_state *vips;	     /* VIP name -> address, persisted in o.vip_state_path */
 	struct sync_vip *vip_report; /* every VIP label of the last lowering, request order */
 	size_t n_vip_report;
+	/*
+	 * defer_rebuild: events change the model only; sync_flush() applies them, once per
+	 * turn of the loop. Every apply that changes a Maglev table waits for an RCU grace
+	 * period (tens of ms), so a burst of 1,000 task changes applied one by one kept
+	 * batond busy for tens of seconds; applied per turn, it is a few applies.
+	 */
+	bool defer_rebuild;
+	unsigned int pending; /* events applied to the model, not yet to the maps */
+	char pending_why[64]; /* their type ("mixed" for several types) */
 	/* counters */
 	unsigned long long fetches_applied, fetches_refused, events_applied, events_bad,
 		refetches_asked, applies, apply_errors;
@@ -90,6 +99,8 @@ int sync_on_event(void *ctx, const struct sse_event *ev);
 
 /* Rebuilds and applies from the model (e.g. operator drains changed). 0, or -errno. */
 int sync_reapply(struct sync *s, const char *why);
+/* marathon_client_ops.flush: applies the events deferred by defer_rebuild, if any. */
+void sync_flush(void *ctx);
 
 /*
  * Lowers services to the reconciler's input: one frontend per (bind address, port,

@@ -12,6 +12,9 @@
 #   bt_reload / bt_kill_batond SIG   SIGHUP and wait for the next "applied config:" / stop
 #   bt_client ARGS...         the Python client (below) in the client namespace
 #   bt_bg NS CMD...           any background process in a namespace, killed on exit
+#   bt_lb_client_arm LB CL    lb and its client arm only (layouts with the Marathon stand-in)
+#   bt_sim_attach SIM A/L N   lb onto the stand-in's agents' bridge as lbb; waits for links
+#   bt_wait_links "NS DEV"... wait (bounded) until devices are up with a real qdisc
 #
 # Environment: BT_BATOND_ARGS (extra batond arguments, e.g. -v), BT_KEEP_LOGS=1 (keep
 # /run/bt-NAME/ with the logs after the test). scripts/demo.sh sets BT_PREFIX_OVERRIDE
@@ -180,11 +183,17 @@ bt_topology() {
 	bt_ns "$BT_CL" ethtool -K cl0 tx off >/dev/null 2>&1 || bt_fail "ethtool tx off (cl0)"
 	bt_ns "$BT_CL" ethtool -K cl0 gro on >/dev/null 2>&1 || bt_fail "ethtool gro on (cl0)"
 	bt_ns "$BT_SW" ethtool -K swlb gro on >/dev/null 2>&1 || bt_fail "ethtool gro on (swlb)"
-	# Until link watch activates a device its qdisc is noop and drops what is sent: wait,
-	# so that no test sees a lost first SYN (a 1 s retransmit) that is not Baton's doing.
+	bt_wait_links "$BT_CL cl0" "$BT_LB lbc" "$BT_LB lbb" "$BT_SW br0" "$BT_SW swlb" \
+		$(for i in $(seq 1 "$BT_NB"); do echo "$BT_SW,swb$i $BT_PREFIX-b$i,eth0"; done)
+	bt_log "topology $BT_PREFIX-*: client $v4.1.2, lb $v4.1.1|$v4.2.1, $BT_NB backends $v4.2.11.., VIP $BT_VIP4 / $BT_VIP6"
+}
+
+# bt_wait_links "NS DEV"|NS,DEV ...: until link watch activates a device its qdisc is noop
+# and drops what is sent: wait (bounded), so that no test sees a lost first SYN (a 1 s
+# retransmit) that is not Baton's doing.
+bt_wait_links() {
 	local pair deadline=$((SECONDS + 10))
-	for pair in "$BT_CL cl0" "$BT_LB lbc" "$BT_LB lbb" "$BT_SW br0" "$BT_SW swlb" \
-		$(for i in $(seq 1 "$BT_NB"); do echo "$BT_SW,swb$i $BT_PREFIX-b$i,eth0"; done); do
+	for pair in "$@"; do
 		pair=${pair/,/ }
 		set -- $pair
 		until ip -n "$1" link show dev "$2" | grep -q 'state UP' &&
@@ -193,7 +202,40 @@ bt_topology() {
 			sleep 0.05
 		done
 	done
-	bt_log "topology $BT_PREFIX-*: client $v4.1.2, lb $v4.1.1|$v4.2.1, $BT_NB backends $v4.2.11.., VIP $BT_VIP4 / $BT_VIP6"
+}
+
+# bt_lb_client_arm LB_ADDR CL_ADDR: the lb namespace (forwarding on) and its client arm
+# only, lbc LB_ADDR/24 -- cl0 CL_ADDR/24, for layouts whose backend arm is made elsewhere
+# (bt_sim_attach). Senders whose packets XDP rewrites send full checksums; a veth that XDP
+# redirects into needs GRO on its peer to take the frames.
+bt_lb_client_arm() {
+	bt_ns_new "$BT_LB"
+	bt_ns "$BT_LB" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
+	ip -n "$BT_CL" link set lo up
+	ip -n "$BT_LB" link add lbc type veth peer name cl0 netns "$BT_CL" || bt_fail "veth lbc"
+	ip -n "$BT_LB" addr add "$1/24" dev lbc
+	ip -n "$BT_CL" addr add "$2/24" dev cl0
+	ip -n "$BT_LB" link set lbc up
+	ip -n "$BT_CL" link set cl0 up
+	bt_ns "$BT_CL" ethtool -K cl0 tx off gro on >/dev/null 2>&1 || bt_fail "ethtool cl0"
+}
+
+# bt_sim_attach SIM ADDR/LEN NAGENTS: once the Marathon stand-in SIM (tests/marathon-sim,
+# --prefix $BT_PREFIX, its log in $BT_RUN/sim.log) is ready, attach lb to its agents'
+# bridge as lbb with ADDR/LEN, set what XDP on veth needs (GRO on the bridge port, full
+# checksums from the agents) and wait for the links (client cl0/lbc included).
+bt_sim_attach() {
+	local sim=$1 addr=$2 n=$3 port k
+	"$BT_PY" "$sim" connect --prefix "$BT_PREFIX" --netns "$BT_LB" --address "$addr" \
+		--ifname lbb >"$BT_RUN/connect.json" 2>>"$BT_RUN/sim.log" ||
+		bt_fail "cannot attach $BT_LB to the agents' bridge: $(tail -n 3 "$BT_RUN/sim.log")"
+	port=$("$BT_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["bridge_port"])' "$BT_RUN/connect.json")
+	bt_ns "$BT_PREFIX-net" ethtool -K "$port" gro on >/dev/null 2>&1 || bt_fail "ethtool gro on ($port)"
+	for k in $(seq 1 "$n"); do
+		bt_ns "$BT_PREFIX-agent$k" ethtool -K eth0 tx off >/dev/null 2>&1 || bt_fail "ethtool tx off (agent$k)"
+	done
+	bt_wait_links "$BT_CL cl0" "$BT_LB lbc" "$BT_LB lbb" "$BT_PREFIX-net $port" \
+		$(for k in $(seq 1 "$n"); do echo "$BT_PREFIX-agent$k,eth0"; done)
 }
 
 # bt_one_arm_topology N PASS_OBJ: the client, the lb (one interface, lbb) and N backends

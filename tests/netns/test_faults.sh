@@ -343,19 +343,21 @@ with urllib.request.urlopen(req, timeout=30) as r, open(sys.argv[2], "w", buffer
         if line.startswith(b"data: "):
             out.write("%.3f %s\n" % (time.time(), "up" if b"TASK_RUNNING" in line or b"TASK_STAGING" in line else "down"))' "$M1" "$evlog"
 	bt_bg "$BT_LB" timeout 60 "$BT_PY" -c '
-import sys, time, urllib.request
-worst, fails, n = 0.0, 0, 0
+import os, sys, time, urllib.request
+worst, fails, n, last = 0.0, 0, 0, ""
 end = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < end and n < 1000:
     t = time.monotonic()
     try:
         urllib.request.urlopen(sys.argv[1], timeout=5).read()
         worst = max(worst, time.monotonic() - t)
-    except OSError:
+    except Exception as e:  # any failure counts (and is named), not only OSError
         fails += 1
+        last = " last_error=%r" % e
     n += 1
-    with open(sys.argv[3], "w") as f:
-        f.write("polls=%d fails=%d worst_ms=%d\n" % (n, fails, worst * 1000))
+    with open(sys.argv[3] + ".tmp", "w") as f:
+        f.write("polls=%d fails=%d worst_ms=%d%s\n" % (n, fails, worst * 1000, last))
+    os.replace(sys.argv[3] + ".tmp", sys.argv[3])
     time.sleep(0.1)' http://127.0.0.1:9090/healthz 50 "$BT_RUN/healthz.txt"
 	HZ_PID=$BT_LAST_PID
 	sleep 0.5

@@ -273,6 +273,8 @@ static void add_bytes(struct sse_parser *p, const char *s, size_t n)
 				s++;
 				n--;
 			}
+			if (n == 0) /* "name: " cut after the space: the line may be long already */
+				bound_unknown(p);
 			break;
 		case LS_VALUE:
 			add_value(p, s, n);

@@ -15,12 +15,12 @@ mkdir "$work/corpus"
 
 if compgen -G "$regress/*" >/dev/null; then
 	echo "replaying $(ls "$regress" | wc -l) reproducers from $regress"
-	"$target" -rss_limit_mb=2048 -timeout=10 "$regress"/* 2>&1 | tail -n 3
+	"$target" -rss_limit_mb=2048 -timeout=30 "$regress"/* 2>&1 | tail -n 3
 	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "FAIL: a reproducer crashes again"; exit 1; }
 fi
 
 status=0
-"$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+"$target" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$work/" "$work/corpus" "$seeds" >"$work/log" 2>&1 || status=$?
 # The seed-loading lines, the last status line, the final stats: enough to see coverage.
 grep -E '^#[0-9]+ +(INITED|DONE)|^stat::|ERROR|SUMMARY' "$work/log" || true

@@ -23,7 +23,7 @@ status=0
 "$target" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$work/" "$work/corpus" "$seeds" >"$work/log" 2>&1 || status=$?
 # The seed-loading lines, the last status line, the final stats: enough to see coverage.
-grep -E '^#[0-9]+ +(INITED|DONE)|^stat::|ERROR|SUMMARY' "$work/log" || true
+grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::|ERROR|SUMMARY' "$work/log" || true
 if [ "$status" -ne 0 ]; then
 	tail -n 60 "$work/log"
 	for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do

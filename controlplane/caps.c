@@ -62,6 +62,8 @@ int caps_drop_after_setup(void)
 					 c);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return log_errno(errno, "cannot clear the ambient capabilities");
+	/* Zeroed first: valgrind's capget() knows only the one-struct (v1) layout. */
+	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return log_errno(errno, "capget");
 	perm = ((__u64)data[1].permitted << 32 | data[0].permitted) & mask;

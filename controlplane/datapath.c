@@ -5,7 +5,9 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -194,6 +196,60 @@ int datapath_attach(struct datapath *dp, const char *ifname, bool generic)
 	log_info("XDP program %s on %s (%s mode)", old_fd >= 0 ? "replaced" : "attached", ifname,
 		 generic ? "generic" : "native");
 	return 0;
+}
+
+/* The interface's MAC, from the kernel of batond's own network namespace. */
+static int iface_mac(int fd, const char *ifname, __u8 *mac)
+{
+	struct ifreq ifr = {};
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
+int datapath_l2_announce(struct datapath *dp, char *const *ifnames, int n)
+{
+	int map_fd = bpf_map__fd(dp->skel->maps.l2_ifaces), fd, err = 0;
+	__u32 key, next, *prev = NULL, want[BATON_MAX_L2_IFACES];
+	int n_want = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return log_errno(errno, "socket");
+	for (int i = 0; i < n && n_want < BATON_MAX_L2_IFACES; i++) {
+		struct baton_l2_iface li = {};
+		__u32 ifindex = if_nametoindex(ifnames[i]);
+
+		if (ifindex == 0 || (err = iface_mac(fd, ifnames[i], li.mac)) < 0) {
+			err = log_errno(ifindex ? err : -errno, "--l2-announce: interface %s",
+					ifnames[i]);
+			break;
+		}
+		if (bpf_map_update_elem(map_fd, &ifindex, &li, BPF_ANY) < 0) {
+			err = log_errno(errno, "--l2-announce: cannot write the l2_ifaces map");
+			break;
+		}
+		want[n_want++] = ifindex;
+		log_info("answering ARP and NDP for the VIPs on %s (%02x:%02x:%02x:%02x:%02x:%02x)",
+			 ifnames[i], li.mac[0], li.mac[1], li.mac[2], li.mac[3], li.mac[4],
+			 li.mac[5]);
+	}
+	close(fd);
+	/* Interfaces of an earlier run (pinned map) that are not wanted now. */
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		bool keep = false;
+
+		key = next;
+		for (int i = 0; i < n_want; i++)
+			keep |= want[i] == key;
+		if (!keep && bpf_map_delete_elem(map_fd, &key) == 0)
+			continue; /* deleted: continue from the same previous key */
+		prev = &key;
+	}
+	return err;
 }
 
 void datapath_close(struct datapath *dp)

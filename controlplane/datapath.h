@@ -27,6 +27,12 @@ int datapath_open(struct datapath *dp, const char *bpffs_dir);
 /* Attaches (or atomically replaces an earlier Baton program) on ifname. */
 int datapath_attach(struct datapath *dp, const char *ifname, bool generic);
 
+/*
+ * The ARP / NDP responder: makes the l2_ifaces map list exactly these interfaces with
+ * their MACs (n = 0: none, the responder is off). Returns 0 or a negative errno.
+ */
+int datapath_l2_announce(struct datapath *dp, char *const *ifnames, int n);
+
 /* Frees the skeleton; the program stays attached and the maps stay pinned. */
 void datapath_close(struct datapath *dp);
 

@@ -48,9 +48,11 @@ struct options {
 	const char *state_dir;
 	char vip_state_path[PATH_MAX];
 	const char *api_listen; /* "none": no HTTP endpoint */
+	const char *api_tokens; /* --api-tokens FILE, or NULL: open API */
 	const char *bpffs;
 	bool generic;
 	bool detach;
+	bool l2_announce;
 	bool have_snat_v4, have_snat_v6;
 	struct reconcile_settings set;
 };
@@ -90,6 +92,9 @@ enum opt_id {
 	OPT_STATE_DIR,
 	OPT_VIP_DOMAIN,
 	OPT_API_LISTEN,
+	OPT_API_TOKENS,
+	OPT_TCP_SYN_IDLE,
+	OPT_L2_ANNOUNCE,
 };
 
 static const struct option_desc {
@@ -115,6 +120,10 @@ static const struct option_desc {
 	{ "udp-idle", required_argument, OPT_UDP_IDLE, "SEC", "idle timeout of UDP flows (60)" },
 	{ "tcp-close", required_argument, OPT_TCP_CLOSE, "SEC",
 	  "grace after FIN/RST before a TCP flow ends (10)" },
+	{ "tcp-syn-idle", required_argument, OPT_TCP_SYN_IDLE, "SEC",
+	  "idle timeout of TCP flows whose handshake is not complete (30)" },
+	{ "l2-announce", no_argument, OPT_L2_ANNOUNCE, NULL,
+	  "answer ARP and IPv6 neighbour solicitations for the VIPs on every --iface" },
 	{ "marathon", required_argument, OPT_MARATHON, "URL[,URL...]",
 	  "follow this Marathon instead of a --config file (repeatable; failover in order)" },
 	{ "auth-credentials", required_argument, OPT_AUTH_CREDENTIALS, "USER:PASS",
@@ -143,11 +152,15 @@ static const struct option_desc {
 	{ "vip-pool", required_argument, OPT_VIP_POOL, "CIDR",
 	  "pool for named VIP_n labels, one per family (default 11.0.0.0/8 and fd01:c::/64)" },
 	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR",
-	  "where VIP name assignments persist (default /var/lib/baton)" },
+	  "where VIP names and operator drains persist (default /var/lib/baton with "
+	  "--marathon; none with --config unless given)" },
 	{ "vip-domain", required_argument, OPT_VIP_DOMAIN, "DOMAIN",
 	  "names in DIR/vips.hosts: NAME.DOMAIN (default marathon.l4lb.thisdcos.directory)" },
 	{ "api-listen", required_argument, OPT_API_LISTEN, "ADDR:PORT",
-	  "HTTP endpoint: /healthz, /metrics (default 127.0.0.1:9090; none: off)" },
+	  "HTTP API: /v1/..., /healthz, /metrics (default 127.0.0.1:9090; none: off)" },
+	{ "api-tokens", required_argument, OPT_API_TOKENS, "FILE",
+	  "API bearer tokens with their app-id scopes and VIP pools (JSON; default: "
+	  "no tokens, the API is open)" },
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
 	  "fetch once, print the services as JSON on stdout, exit" },
 	{ "detach", no_argument, OPT_DETACH, NULL,
@@ -376,6 +389,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->set.tcp_close_ns = 10 * NSEC_PER_SEC;
 	o->set.port_reuse_ns = 70 * NSEC_PER_SEC; /* TIME_WAIT is 60 s */
 	o->set.fib_cache_ns = NSEC_PER_SEC;
+	o->set.tcp_syn_ns = 30 * NSEC_PER_SEC;
 	o->mc.max_backoff_ms = 30000;
 	o->mc.resync_ms = 300000;
 	o->mc.stream_idle_ms = 35000;
@@ -423,6 +437,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_TCP_CLOSE:
 			err = parse_seconds("tcp-close", optarg, &o->set.tcp_close_ns);
+			break;
+		case OPT_TCP_SYN_IDLE:
+			err = parse_seconds("tcp-syn-idle", optarg, &o->set.tcp_syn_ns);
+			break;
+		case OPT_L2_ANNOUNCE:
+			o->l2_announce = true;
 			break;
 		case OPT_DETACH:
 			o->detach = true;
@@ -498,6 +518,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_API_LISTEN:
 			o->api_listen = optarg;
 			break;
+		case OPT_API_TOKENS:
+			o->api_tokens = optarg;
+			break;
 		case OPT_MAGLEV_SIZE: {
 			char *end;
 			unsigned long m = strtoul(optarg, &end, 10);
@@ -538,6 +561,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		vip_pool_parse(VIP_POOL_V6_DEFAULT, &o->sync.vip_pools[1], NULL, 0);
 		o->sync.n_vip_pools = 2;
 	}
+	if (!o->dry_run && !o->detach && o->mc.n_urls == 0 && o->state_dir != NULL &&
+	    mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
+		return log_errno(errno, "--state-dir: cannot create %s", o->state_dir);
 	if (!o->dry_run && o->mc.n_urls > 0) {
 		if (o->state_dir == NULL)
 			o->state_dir = "/var/lib/baton";
@@ -683,7 +709,8 @@ static int on_neigh_req(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_prober *np)
+static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_prober *np,
+			  struct api *api)
 {
 	struct config next = {};
 	char err_msg[512];
@@ -696,6 +723,7 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_
 		return err;
 	}
 	default_snat(o, &next);
+	api_before_apply(api, &next); /* operator drains, the API's view */
 	err = reconcile_apply(rc, &next, &o->set);
 	if (err) {
 		log_err("configuration from %s only partly applied; fix it and send SIGHUP",
@@ -724,14 +752,27 @@ struct hook_ctx {
 	struct options *o;
 	struct neigh_prober *np;
 	struct reconcile *rc;
+	struct api *api;
+	struct sync *sy; /* NULL with a services file */
 	bool probed_all;
 };
 
-static void hook_before_apply(void *ctx, const struct config *cfg)
+static void hook_before_apply(void *ctx, struct config *cfg)
 {
 	struct hook_ctx *hc = ctx;
 
 	default_snat(hc->o, cfg);
+	api_before_apply(hc->api, cfg);
+}
+
+/* The API changed the operator drains: apply again (the file is read again too). */
+static int api_reapply(void *ctx)
+{
+	struct hook_ctx *hc = ctx;
+
+	if (hc->sy != NULL)
+		return sync_reapply(hc->sy, "drain");
+	return load_and_apply(hc->o, hc->rc, hc->np, hc->api);
 }
 
 static void hook_after_apply(void *ctx, const struct config *cfg)
@@ -797,10 +838,10 @@ int main(int argc, char **argv)
 	struct neigh_prober np = { .fd4 = -1, .fd6 = -1 };
 	struct marathon_client mc = {};
 	struct sync sy = {};
-	struct hook_ctx hc = { .o = &o, .np = &np, .rc = &rc };
+	struct api api = {};
+	struct hook_ctx hc = { .o = &o, .np = &np, .rc = &rc, .api = &api };
 	bool marathon;
 	struct ring_buffer *rb = NULL;
-	struct api api = {};
 	sigset_t mask;
 	int sfd = -1, err;
 
@@ -836,6 +877,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	{
+		struct api_options ao = { .listen = o.api_listen,
+					  .tokens_path = o.api_tokens,
+					  .state_dir = o.state_dir,
+					  .version = BATON_VERSION,
+					  .vip_domain = o.sync.vip_domain,
+					  .ifaces = o.ifaces,
+					  .n_ifaces = o.n_ifaces };
+
+		err = api_init(&api, &ao);
+		if (err)
+			goto out;
+		if (api.have_tenants)
+			o.sync.tenants = &api.tenants;
+	}
 	err = datapath_open(&dp, o.bpffs);
 	if (err)
 		goto out;
@@ -865,6 +921,7 @@ int main(int argc, char **argv)
 					    .after_apply = hook_after_apply,
 					    .ctx = &hc };
 
+		hc.sy = &sy;
 		err = sync_init(&sy, &o.sync, &rc, &o.set, &hooks);
 		if (!err)
 			err = marathon_client_init(&mc, &o.mc, &ops, &sy);
@@ -875,7 +932,7 @@ int main(int argc, char **argv)
 		marathon_client_start(&mc);
 	} else {
 		/* Maps first, program second: an attached program never sees empty maps. */
-		err = load_and_apply(&o, &rc, &np);
+		err = load_and_apply(&o, &rc, &np, &api);
 		if (err && !dp.adopted)
 			goto out;
 	}
@@ -884,12 +941,14 @@ int main(int argc, char **argv)
 		if (err)
 			goto out;
 	}
-	if (strcmp(o.api_listen, "none") != 0) {
-		err = api_start(&api, o.api_listen, dp.skel, &rc, marathon ? &sy : NULL);
-		if (err)
-			goto out;
-	}
-	/* Setup is over: what the loop does not need goes (docs/batond.8, CAPABILITIES). */
+	err = datapath_l2_announce(&dp, o.ifaces, o.l2_announce ? o.n_ifaces : 0);
+	if (err)
+		goto out;
+	err = api_start(&api, dp.skel, &rc, &o.set, marathon ? &sy : NULL, marathon ? &mc : NULL,
+			api_reapply, &hc);
+	if (err)
+		goto out;
+	/* Setup is over: what the loop does not need goes (docs/batond.8, SECURITY). */
 	if (caps_drop_after_setup() < 0)
 		log_warn("running with the capabilities batond started with");
 	if (marathon)
@@ -908,14 +967,16 @@ int main(int argc, char **argv)
 		struct signalfd_siginfo si;
 
 		if (marathon) {
-			curl_multi_poll(mc.multi, fds, nfds, marathon_client_timeout_ms(&mc), NULL);
+			curl_multi_poll(mc.multi, fds, nfds,
+					api_timeout_ms(&api, marathon_client_timeout_ms(&mc)),
+					NULL);
 		} else {
 			struct pollfd pfds[3];
 
 			for (unsigned int i = 0; i < nfds; i++)
 				pfds[i] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
 			/* 1 s at most: the HTTP endpoint's connection timeouts need turns. */
-			if (poll(pfds, nfds, 1000) < 0 && errno != EINTR) {
+			if (poll(pfds, nfds, api_timeout_ms(&api, 1000)) < 0 && errno != EINTR) {
 				err = log_errno(errno, "poll");
 				break;
 			}
@@ -931,13 +992,16 @@ int main(int argc, char **argv)
 		if (!fds[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
+			api_reload_tokens(&api);
 			if (marathon) {
 				log_info("SIGHUP: full fetch from Marathon");
 				marathon_client_want_fetch(&mc);
 			} else {
 				log_info("SIGHUP: reloading %s", o.config_path);
-				load_and_apply(&o, &rc, &np);
+				load_and_apply(&o, &rc, &np, &api);
 			}
+			/* An interface's MAC may have changed. */
+			datapath_l2_announce(&dp, o.ifaces, o.l2_announce ? o.n_ifaces : 0);
 			continue;
 		}
 		log_info("signal %d: exiting; the XDP program stays attached with the last state",
@@ -946,7 +1010,7 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
-	api_stop(&api);
+	api_free(&api);
 	if (marathon) {
 		marathon_client_free(&mc);
 		sync_free(&sy);

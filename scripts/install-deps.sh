@@ -17,6 +17,8 @@ packages=(
 	libclang-rt-14-dev valgrind
 	# tests and demo: namespaces, real clients and servers
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod
+	# the API tests read its JSON
+	jq
 )
 
 export DEBIAN_FRONTEND=noninteractive

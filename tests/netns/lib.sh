@@ -5,6 +5,7 @@
 #                             trap; skips (77) without root, netns, veth, BPF, XDP, or
 #                             BATOND ("none": topology only, for helper scripts)
 #   bt_topology N             client, lb (two arms), a bridge, N backends
+#   bt_one_arm_topology N OBJ client, lb (one arm) and N backends on one bridge
 #   bt_start_backends         backend.py in every backend namespace (b1..bN)
 #   bt_config FILE SPEC [KINDS]   write a batond config, SPEC "1:1 2:1 3:2" (index:weight)
 #   bt_start_batond FILE      start batond in the lb namespace, wait for "applied config:"
@@ -193,6 +194,45 @@ bt_topology() {
 		done
 	done
 	bt_log "topology $BT_PREFIX-*: client $v4.1.2, lb $v4.1.1|$v4.2.1, $BT_NB backends $v4.2.11.., VIP $BT_VIP4 / $BT_VIP6"
+}
+
+# bt_one_arm_topology N PASS_OBJ: the client, the lb (one interface, lbb) and N backends
+# on one bridge, each a veth into br0 [sw] with 10.X.2.* / fdX:2::*: cl0 .2, lbb .1,
+# backend I .1I. PASS_OBJ (an XDP_PASS program) goes on swlb: XDP_TX out of lbb reaches
+# the bridge only if its peer runs an XDP program.
+bt_one_arm_topology() {
+	local i pass_obj=$2
+	BT_NB=$1
+	bt_ns_new "$BT_LB"
+	bt_ns_new "$BT_SW"
+	ip -n "$BT_CL" link set lo up
+	bt_ns "$BT_CL" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 >/dev/null
+	bt_ns "$BT_LB" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
+	ip -n "$BT_SW" link add br0 type bridge forward_delay 0 mcast_snooping 0
+	ip -n "$BT_SW" link set br0 up
+	bt_plug "$BT_CL" cl0 swcl "$BT_V4NET.2.2" "$BT_V6NET:2::2"
+	bt_plug "$BT_LB" lbb swlb "$BT_V4NET.2.1" "$BT_V6NET:2::1"
+	for i in $(seq 1 "$BT_NB"); do
+		bt_ns_new "$BT_PREFIX-b$i"
+		bt_plug "$BT_PREFIX-b$i" eth0 "swb$i" "$(bt_backend_addr4 "$i")" "$(bt_backend_addr6 "$i")"
+	done
+	ip -n "$BT_SW" link set dev swlb xdpdrv obj "$pass_obj" sec xdp ||
+		bt_fail "cannot attach the pass program to swlb"
+	for _ in $(seq 1 50); do
+		ip -n "$BT_LB" link show lbb | grep -q 'state UP' &&
+			ip -n "$BT_CL" link show cl0 | grep -q 'state UP' && break
+		sleep 0.1
+	done
+}
+
+# bt_plug NS IFACE PORT ADDR4 ADDR6: a veth from NS into the bridge br0 of BT_SW
+bt_plug() {
+	ip -n "$1" link add "$2" type veth peer name "$3" netns "$BT_SW" || bt_fail "veth $2"
+	ip -n "$1" addr add "$4/24" dev "$2"
+	ip -n "$1" addr add "$5/64" dev "$2" nodad
+	ip -n "$1" link set "$2" up
+	ip -n "$BT_SW" link set "$3" master br0 up
+	bt_ns "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || bt_fail "ethtool $2"
 }
 
 bt_backend_addr4() { echo "$BT_V4NET.2.1$1"; }

@@ -22,6 +22,7 @@
 #include "api.h"
 #include "baton_abi.h"
 #include "baton.skel.h"
+#include "caps.h"
 #include "config.h"
 #include "datapath.h"
 #include "log.h"
@@ -266,6 +267,73 @@ static int read_secret(const char *opt, const char *path, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/*
+ * "http://user:pass@host:8080" -> "http://host:8080", the credentials (percent-decoded)
+ * becoming the basic auth unless --auth-credentials(-file) gave one: URLs are logged,
+ * credentials never are.
+ */
+static int take_userinfo(struct options *o, char *url)
+{
+	char *auth = strstr(url, "://") + 3, *end = auth + strcspn(auth, "/?#"), *at, *d;
+
+	at = memrchr(auth, '@', end - auth);
+	if (at == NULL)
+		return 0;
+	if (o->basic_auth == NULL) {
+		o->basic_auth = strndup(auth, at - auth);
+		if (o->basic_auth == NULL)
+			return -ENOMEM;
+		for (char *s = d = o->basic_auth; *s; s++, d++) {
+			if (s[0] == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+				*d = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+				s += 2;
+			} else {
+				*d = *s;
+			}
+		}
+		*d = '\0';
+	}
+	explicit_bzero(auth, at - auth);
+	memmove(auth, at + 1, strlen(at + 1) + 1);
+	return 0;
+}
+
+/*
+ * Overwrites every copy of secret in the command line with 'x' (/proc/PID/cmdline, ps):
+ * what reaches argv stays visible only between exec and here. Files are the safe way.
+ */
+static void scrub_argv(int argc, char **argv, const char *secret)
+{
+	size_t n = secret != NULL ? strlen(secret) : 0;
+
+	for (int i = 1; i < argc && n > 0; i++)
+		for (char *p = strstr(argv[i], secret); p != NULL; p = strstr(p + n, secret))
+			memset(p, 'x', n);
+}
+
+/* The user:pass@ of every URL in the command line, overwritten the same way. */
+static void scrub_argv_userinfo(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		for (char *u = strstr(argv[i], "://"); u != NULL; u = strstr(u, "://")) {
+			char *auth = u + 3, *end = auth + strcspn(auth, "/?#,"), *at;
+
+			at = memrchr(auth, '@', end - auth);
+			if (at != NULL)
+				memset(auth, 'x', at - auth);
+			u = end;
+		}
+	}
+}
+
 static int add_urls(struct options *o, const char *arg)
 {
 	char *copy = strdup(arg), *save = NULL, *u;
@@ -284,7 +352,8 @@ static int add_urls(struct options *o, const char *arg)
 			return -EINVAL;
 		}
 		o->url_buf[o->mc.n_urls] = strdup(u);
-		if (o->url_buf[o->mc.n_urls] == NULL) {
+		if (o->url_buf[o->mc.n_urls] == NULL ||
+		    take_userinfo(o, o->url_buf[o->mc.n_urls]) < 0) {
 			free(copy);
 			return -ENOMEM;
 		}
@@ -506,8 +575,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (!o->dry_run && o->mc.n_urls > 0) {
 		if (o->state_dir == NULL)
 			o->state_dir = "/var/lib/baton";
+		struct stat st;
+
 		if (mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
 			return log_errno(errno, "--state-dir: cannot create %s", o->state_dir);
+		/* Others could replace the VIP state or the exports other daemons read. */
+		if (stat(o->state_dir, &st) < 0)
+			return log_errno(errno, "--state-dir: %s", o->state_dir);
+		if (!S_ISDIR(st.st_mode) || (st.st_mode & 022)) {
+			log_err("--state-dir: %s is not a directory that only its owner can write "
+				"(mode %03o)",
+				o->state_dir, st.st_mode & 0777);
+			return -EPERM;
+		}
 		snprintf(o->vip_state_path, sizeof(o->vip_state_path), "%s/vips", o->state_dir);
 		o->sync.vip_state_path = o->vip_state_path;
 		o->sync.state_dir = o->state_dir;
@@ -778,6 +858,8 @@ int main(int argc, char **argv)
 	log_route_libbpf();
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	scrub_argv(argc, argv, o.basic_auth);
+	scrub_argv_userinfo(argc, argv);
 	if (o.dry_run) {
 		err = dry_run(&o);
 		options_free(&o);
@@ -876,6 +958,9 @@ int main(int argc, char **argv)
 			api_reapply, &hc);
 	if (err)
 		goto out;
+	/* Setup is over: what the loop does not need goes (docs/batond.8, SECURITY). */
+	if (caps_drop_after_setup() < 0)
+		log_warn("running with the capabilities batond started with");
 	if (marathon)
 		log_info("running; following Marathon at %s%s", o.mc.urls[0],
 			 o.mc.n_urls > 1 ? " (and failover URLs)" : "");

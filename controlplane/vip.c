@@ -800,7 +800,8 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 	for (i = 0; i < n; i++)
 		if (p[i].ok)
 			idx[m++] = i;
-	qsort_r(idx, m, sizeof(*idx), endpoint_order, p);
+	if (m > 1) /* idx is NULL when there is no request: qsort_r() wants an array */
+		qsort_r(idx, m, sizeof(*idx), endpoint_order, p);
 	for (i = 1; i < m; i++) {
 		for (j = i; j > 0 && same_endpoint(&p[idx[j - 1]], &p[idx[i]]); j--)
 			;
@@ -853,7 +854,8 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 	for (i = 0; i < n; i++)
 		if (p[i].ok && p[i].named)
 			idx[m++] = i;
-	qsort_r(idx, m, sizeof(*idx), named_order, p);
+	if (m > 1)
+		qsort_r(idx, m, sizeof(*idx), named_order, p);
 	for (i = 0; i < m; i++) {
 		const struct parsed *q = &p[idx[i]];
 		const struct vip_pool *pool = req_pool(&req[idx[i]], pools, n_pools, q->family);

@@ -13,6 +13,8 @@ packages=(
 	build-essential meson ninja-build pkg-config clang llvm clang-format
 	libbpf-dev bpftool libxdp-dev linux-libc-dev
 	libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
+	# fuzzing (libFuzzer runtime for clang 14), memory checking
+	libclang-rt-14-dev valgrind
 	# tests and demo: namespaces, real clients and servers
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod
 	# the API tests read its JSON

@@ -15,6 +15,8 @@ packages=(
 	libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
 	# tests and demo: namespaces, real clients and servers
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod
+	# benchmarks (perf/): DPDK for baton-pktgen, the peers and the load tools of perf/suite.sh
+	libdpdk-dev iptables haproxy nginx-light wrk iperf3 jq gnuplot-nox
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -397,6 +397,40 @@ record_memory() { # SYSTEM REPEAT
 }
 
 # ---- measurements ----
+# XDP programs on the load balancer's interfaces (unique ids) and their summed BPF
+# statistics "run_time_ns run_cnt" (zero unless bpf_stats.py holds them on)
+xdp_prog_ids() {
+	local i
+	for i in lbg lbs1 lbs2; do
+		ip -n "$LB" -d link show dev $i | sed -n 's/.*prog\/xdp[a-z]* id \([0-9]*\).*/\1/p' | head -n1
+	done | sort -u
+}
+xdp_stats() {
+	local id t=0 c=0 rt rc
+	for id in "$@"; do
+		read -r rt rc < <(bpftool -j prog show id "$id" 2>/dev/null |
+			jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
+		t=$((t + ${rt:-0}))
+		c=$((c + ${rc:-0}))
+	done
+	echo "$t $c"
+}
+STATS_PID=""
+stats_on() { # kernel BPF statistics for at most $1 seconds
+	python3 "$SUITE_DIR/suite/bpf_stats.py" "$1" >"$BT_RUN/stats.out" 2>&1 &
+	STATS_PID=$!
+	bt_wait_line "$BT_RUN/stats.out" enabled 5 || problem "BPF statistics: $(cat "$BT_RUN/stats.out")"
+}
+stats_off() {
+	[ -n "$STATS_PID" ] || return 0
+	kill -TERM "$STATS_PID" 2>/dev/null
+	wait "$STATS_PID" 2>/dev/null
+	STATS_PID=""
+}
+baton_reason() { # packets counted under one of Baton's reasons
+	bt_ns "$LB" curl -sS --max-time 5 http://127.0.0.1:9090/metrics 2>/dev/null |
+		awk -v r="$1" '$1 == "baton_packets_total{reason=\"" r "\"}" { print $2; f = 1 } END { if (!f) print 0 }'
+}
 pktgen() { # ARGS...: baton-pktgen on g0, bounded; prints its JSON summary line
 	timeout $((PKT_SECS + 30)) nsenter --net=/var/run/netns/"$CL" "$PKTGEN" -l 1 -n 1 --no-pci \
 		"${HUGE_ARGS[@]}" --log-level=lib.eal:error --vdev net_af_xdp0,iface=g0 -- \
@@ -420,18 +454,20 @@ measure_pkts() { # SYSTEM REPEAT KIND
 			problem "$sys: the SYNs of the established flows were not sent ($OUT/pktgen.err)"
 		sleep 0.2
 		set -- --proto ack --src-ips 16 --src-ports 256 --src-port 10000
+	elif [ "$kind" = synfit ]; then
+		# 24,000 new flows, once each: fewer than the SNAT ports Baton has towards two
+		# backends on one CPU (2 x 15,872), so every SYN takes the full new-flow path
+		set -- --proto syn --src-ips 100 --src-ports 240 --src-port 40000 --count 24000
 	else
-		# new flows: 4096 x 60000 distinct sources, none repeats within a run
+		# a SYN flood: 4096 x 60000 distinct sources, none repeats within a run
 		set -- --proto syn --src-ips 4096 --src-ports 60000 --src-port 2000
 	fi
 	# The XDP programs' own time per packet (kernel BPF statistics, on only for this run)
-	local prog="" st0="" st1="" stats_pid=""
+	local progs="" st0="" st1=""
 	if [ "$sys" != iptables ]; then
-		prog=$(ip -n "$LB" -d link show dev lbg | sed -n 's/.*prog\/xdp[a-z]* id \([0-9]*\).*/\1/p' | head -n1)
-		python3 "$SUITE_DIR/suite/bpf_stats.py" $((PKT_SECS + 10)) >"$BT_RUN/stats.out" 2>&1 &
-		stats_pid=$!
-		bt_wait_line "$BT_RUN/stats.out" enabled 5 || problem "BPF statistics: $(cat "$BT_RUN/stats.out")"
-		st0=$(bpftool -j prog show id "$prog" 2>/dev/null | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
+		progs=$(xdp_prog_ids)
+		stats_on $((PKT_SECS + 10))
+		st0=$(xdp_stats $progs)
 	fi
 	before=$(sink_packets)
 	c0=$(cpu_snap)
@@ -439,10 +475,9 @@ measure_pkts() { # SYSTEM REPEAT KIND
 	c1=$(cpu_snap)
 	sleep 0.1
 	after=$(sink_packets)
-	if [ -n "$stats_pid" ]; then
-		st1=$(bpftool -j prog show id "$prog" 2>/dev/null | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
-		kill -TERM "$stats_pid" 2>/dev/null
-		wait "$stats_pid" 2>/dev/null
+	if [ -n "$progs" ]; then
+		st1=$(xdp_stats $progs)
+		stats_off
 		local ns_pp
 		ns_pp=$(echo "$st0 $st1" | awk '$4 > $2 { printf "%.1f", ($3 - $1) / ($4 - $2) }')
 		[ -n "$ns_pp" ] && record "$sys" "$r" "${kind}_xdp_ns_per_pkt" "$ns_pp"
@@ -484,10 +519,22 @@ measure_http() { # SYSTEM REPEAT MODE
 	local ht0=0 ht1=0
 	[ "$sys" = haproxy ] && ht0=$(awk '{ print $14 + $15 }' /proc/"$HAPROXY_PID"/stat)
 	c0=$(cpu_snap)
-	out=$(timeout $((HTTP_SECS + 30)) nsenter --net=/var/run/netns/"$CL" wrk -t1 -c50 \
+	local progs="" st0="" st1="" busy0=0
+	if [ "$sys" = baton ]; then
+		progs=$(xdp_prog_ids)
+		busy0=$(baton_reason drop_snat_busy)
+		stats_on $((HTTP_SECS + 10))
+		st0=$(xdp_stats $progs)
+	fi
+	# SIGINT (a wrk that outlives its duration) makes wrk print what it has
+	out=$(timeout -s INT -k 5 $((HTTP_SECS + 15)) nsenter --net=/var/run/netns/"$CL" wrk -t1 -c50 \
 		-d"${HTTP_SECS}s" --timeout 5s --latency "${hdr[@]}" "$url" 2>&1)
 	c1=$(cpu_snap)
 	[ "$sys" = haproxy ] && ht1=$(awk '{ print $14 + $15 }' /proc/"$HAPROXY_PID"/stat)
+	if [ -n "$progs" ]; then
+		st1=$(xdp_stats $progs)
+		stats_off
+	fi
 	echo "== $sys $mode repeat $r" >>"$OUT/wrk.txt"
 	echo "$out" >>"$OUT/wrk.txt"
 	rps=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
@@ -510,6 +557,11 @@ measure_http() { # SYSTEM REPEAT MODE
 	read -r b1 _ _ <<<"$c1"
 	record "$sys" "$r" "http_${mode}_cpu_us_per_req" \
 		"$(echo "$b0 $b1 $reqs $HZ" | awk '{ printf "%.2f", ($2 - $1) * 1e6 / $4 / $3 }')"
+	if [ -n "$progs" ]; then
+		record baton "$r" "http_${mode}_xdp_us_per_req" \
+			"$(echo "$st0 $st1 $reqs" | awk '{ printf "%.2f", ($3 - $1) / 1000 / $5 }')"
+		record baton "$r" "http_${mode}_snat_busy" $(($(baton_reason drop_snat_busy) - busy0))
+	fi
 	if [ "$sys" = haproxy ]; then
 		record haproxy "$r" "http_${mode}_proc_us_per_req" \
 			"$(echo "$ht0 $ht1 $reqs $HZ" | awk '{ printf "%.2f", ($2 - $1) * 1e6 / $4 / $3 }')"
@@ -559,17 +611,8 @@ for r in $(seq 1 "$REPEAT"); do
 		case " $SYSTEMS " in *" $sys "*) ;; *) continue ;; esac
 		log "repeat $r/$REPEAT: $sys"
 		system_up "$sys"
-		case $sys in
-		fwd | baton | iptables)
-			measure_pkts "$sys" "$r" ack
-			measure_pkts "$sys" "$r" syn
-			;;
-		esac
-		# Baton's new-flow run filled its flow table: start it again for the HTTP runs
-		if [ "$sys" = baton ]; then
-			system_down baton
-			system_up baton
-		fi
+		# HTTP and iperf3 first: after a SYN flood, iptables' conntrack holds the NAT
+		# ports towards the backends for two minutes and starves new connections
 		case $sys in
 		baton | iptables | haproxy | routing)
 			measure_http "$sys" "$r" ka
@@ -578,6 +621,18 @@ for r in $(seq 1 "$REPEAT"); do
 			;;
 		esac
 		record_memory "$sys" "$r"
+		# Baton's new-connection run holds SNAT ports for 70 s: start it afresh
+		if [ "$sys" = baton ]; then
+			system_down baton
+			system_up baton
+		fi
+		case $sys in
+		fwd | baton | iptables)
+			measure_pkts "$sys" "$r" ack
+			measure_pkts "$sys" "$r" synfit
+			measure_pkts "$sys" "$r" syn
+			;;
+		esac
 		system_down "$sys"
 	done
 	teardown_topology
@@ -593,7 +648,8 @@ fi
 python3 "$SUITE_DIR/suite/report.py" "$OUT" || problem "report failed"
 if [ $QUICK = 1 ]; then
 	# every system forwarded something: packets at the sinks, HTTP answers, iperf3 bytes
-	for want in fwd:ack_mpps fwd:syn_mpps baton:ack_mpps baton:syn_mpps iptables:ack_mpps \
+	for want in fwd:ack_mpps fwd:syn_mpps baton:ack_mpps baton:syn_mpps baton:synfit_mpps \
+		iptables:ack_mpps \
 		iptables:syn_mpps baton:http_ka_rps baton:http_close_rps baton:iperf_gbps \
 		iptables:http_ka_rps iptables:http_close_rps iptables:iperf_gbps haproxy:http_ka_rps \
 		haproxy:http_close_rps haproxy:iperf_gbps routing:http_ka_rps; do

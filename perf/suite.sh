@@ -4,6 +4,7 @@
 # machine, in one run. See perf/README.md ("The suite") for what is measured and how.
 #
 #   sudo perf/suite.sh [--quick] [--repeat N] [--out DIR] [--build DIR] [--systems "..."]
+#                      [--profile]  (perf record, cpu-clock, during the packet runs)
 #
 # Systems: fwd (a bare XDP forwarder: redirects every frame, no lookup, no rewrite; the
 # ceiling of XDP forwarding here), baton (batond with a static config), iptables (DNAT
@@ -32,6 +33,7 @@ REPEAT=3
 OUT=""
 BUILD=$SRC_DIR/build
 SYSTEMS="fwd baton iptables haproxy routing"
+PROFILE=0 # --profile: perf record (cpu-clock, all CPUs) during the packet runs
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -40,8 +42,9 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--build) BUILD=$2; shift ;;
 	--systems) SYSTEMS=$2; shift ;;
+	--profile) PROFILE=1 ;;
 	-h | --help)
-		sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -469,9 +472,21 @@ measure_pkts() { # SYSTEM REPEAT KIND
 		stats_on $((PKT_SECS + 10))
 		st0=$(xdp_stats $progs)
 	fi
+	local perf_pid=""
+	if [ $PROFILE = 1 ] && [ "$kind" != synfit ] && command -v perf >/dev/null; then
+		perf record -q -e cpu-clock -F 1999 -a -g -o "$OUT/perf-$sys-$kind-$r.data" -- \
+			sleep $((PKT_SECS > 2 ? PKT_SECS - 1 : 1)) >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	before=$(sink_packets)
 	c0=$(cpu_snap)
 	out=$(pktgen "$@" --size 64 --rate max --duration "$PKT_SECS" --dst "$VIP:80")
+	if [ -n "$perf_pid" ]; then
+		bt_wait_pid "$perf_pid" 30 >/dev/null 2>&1 || kill -INT "$perf_pid" 2>/dev/null
+		perf report -i "$OUT/perf-$sys-$kind-$r.data" --stdio --no-children --sort sym \
+			--percent-limit 1 -g none 2>/dev/null | grep -v '^$' >"$OUT/profile-$sys-$kind-$r.txt"
+		rm -f "$OUT/perf-$sys-$kind-$r.data"
+	fi
 	c1=$(cpu_snap)
 	sleep 0.1
 	after=$(sink_packets)

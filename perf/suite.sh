@@ -422,13 +422,20 @@ STATS_PID=""
 stats_on() { # kernel BPF statistics for at most $1 seconds
 	python3 "$SUITE_DIR/suite/bpf_stats.py" "$1" >"$BT_RUN/stats.out" 2>&1 &
 	STATS_PID=$!
+	BT_PIDS+=("$STATS_PID") # killed on exit if the run is cut short
 	bt_wait_line "$BT_RUN/stats.out" enabled 5 || problem "BPF statistics: $(cat "$BT_RUN/stats.out")"
 }
 stats_off() {
 	[ -n "$STATS_PID" ] || return 0
 	kill -TERM "$STATS_PID" 2>/dev/null
 	wait "$STATS_PID" 2>/dev/null
+	forget_pid "$STATS_PID"
 	STATS_PID=""
+}
+forget_pid() { # drop a PID that has ended from the ones cleanup kills
+	local p keep=()
+	for p in "${BT_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	BT_PIDS=("${keep[@]}")
 }
 baton_reason() { # packets counted under one of Baton's reasons
 	bt_ns "$LB" curl -sS --max-time 5 http://127.0.0.1:9090/metrics 2>/dev/null |
@@ -479,12 +486,15 @@ measure_pkts() { # SYSTEM REPEAT KIND
 		perf record -q -e cpu-clock -F 1999 -C 1 -g -o "$OUT/perf-$sys-$kind-$r.data" -- \
 			sleep $((PKT_SECS > 2 ? PKT_SECS - 1 : 1)) >/dev/null 2>&1 &
 		perf_pid=$!
+		BT_PIDS+=("$perf_pid")
 	fi
 	before=$(sink_packets)
 	c0=$(cpu_snap)
 	out=$(pktgen "$@" --size 64 --rate max --duration "$PKT_SECS" --dst "$VIP:80")
 	if [ -n "$perf_pid" ]; then
 		bt_wait_pid "$perf_pid" 30 >/dev/null 2>&1 || kill -INT "$perf_pid" 2>/dev/null
+		wait "$perf_pid" 2>/dev/null
+		forget_pid "$perf_pid"
 		perf report -i "$OUT/perf-$sys-$kind-$r.data" --stdio --no-children --sort sym \
 			--comms baton-pktgen,ksoftirqd/1 --percent-limit 0.7 -g none 2>/dev/null |
 			grep -v '^$' | cut -c1-120 >"$OUT/profile-$sys-$kind-$r.txt"

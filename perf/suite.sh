@@ -484,7 +484,7 @@ measure_pkts() { # SYSTEM REPEAT KIND
 		# CPU 1 only: the generator's lcore, where the veth hops, the load balancer's
 		# XDP program and the sinks run too (in its transmit path and softirq)
 		perf record -q -e cpu-clock -F 1999 -C 1 -g -o "$OUT/perf-$sys-$kind-$r.data" -- \
-			sleep $((PKT_SECS > 2 ? PKT_SECS - 1 : 1)) >/dev/null 2>&1 &
+			sleep $((PKT_SECS + 1)) >/dev/null 2>&1 &
 		perf_pid=$!
 		BT_PIDS+=("$perf_pid")
 	fi
@@ -495,8 +495,8 @@ measure_pkts() { # SYSTEM REPEAT KIND
 		bt_wait_pid "$perf_pid" 30 >/dev/null 2>&1 || kill -INT "$perf_pid" 2>/dev/null
 		wait "$perf_pid" 2>/dev/null
 		forget_pid "$perf_pid"
-		perf report -i "$OUT/perf-$sys-$kind-$r.data" --stdio --no-children --sort sym \
-			--comms baton-pktgen,ksoftirqd/1 --percent-limit 0.7 -g none 2>/dev/null |
+		perf report -i "$OUT/perf-$sys-$kind-$r.data" --stdio --no-children --sort comm,sym \
+			--percent-limit 0.7 -g none 2>/dev/null |
 			grep -v '^$' | cut -c1-120 >"$OUT/profile-$sys-$kind-$r.txt"
 		rm -f "$OUT/perf-$sys-$kind-$r.data"
 	fi

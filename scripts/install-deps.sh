@@ -19,6 +19,8 @@ packages=(
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod
 	# the API tests read its JSON
 	jq
+	# benchmarks (perf/): DPDK for baton-pktgen, the peers and the load tools of perf/suite.sh
+	libdpdk-dev iptables haproxy nginx-light wrk iperf3 gnuplot-nox
 )
 
 export DEBIAN_FRONTEND=noninteractive

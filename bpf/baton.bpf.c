@@ -74,16 +74,29 @@ static __always_inline int not_served(struct pkt *p, struct xdp_md *ctx)
 	return pass(is_vip_addr(&p->key) ? BATON_R_PASS_VIP_OTHER : BATON_R_PASS_NOT_VIP, p);
 }
 
-static __always_inline int flow_live(const struct baton_flow *f, const struct baton_config *cfg,
-				     __u8 proto, __u64 now)
+static __always_inline int entry_live(const struct baton_flow *f, const struct baton_config *cfg,
+				      __u64 idle, __u64 now)
 {
-	__u64 idle = proto == IPPROTO_TCP ? cfg->tcp_idle_ns : cfg->udp_idle_ns;
-
 	if ((__s64)(now - f->last_seen_ns) > (__s64)idle)
 		return 0;
 	if (f->closing_ns && (__s64)(now - f->closing_ns) > (__s64)cfg->tcp_close_ns)
 		return 0;
 	return 1;
+}
+
+/* An entry of the main flow table. */
+static __always_inline int flow_live(const struct baton_flow *f, const struct baton_config *cfg,
+				     __u8 proto, __u64 now)
+{
+	return entry_live(f, cfg, proto == IPPROTO_TCP ? cfg->tcp_idle_ns : cfg->udp_idle_ns, now);
+}
+
+/* An entry of the embryonic table (TCP, handshake not complete). */
+static __always_inline int syn_live(const struct baton_flow *f, const struct baton_config *cfg,
+				    __u64 now)
+{
+	/* 0 (a writer that does not know the field): the open flows' timeout. */
+	return entry_live(f, cfg, cfg->tcp_syn_ns ? cfg->tcp_syn_ns : cfg->tcp_idle_ns, now);
 }
 
 /* The key of the other direction's entry, derived from an entry's rewrite. */
@@ -100,9 +113,9 @@ static __always_inline void peer_key(struct baton_flow_key *pk, const struct bat
 	pk->pad[1] = 0;
 }
 
-/* FIN/RST bookkeeping; only packets carrying those flags get here. */
+/* FIN/RST bookkeeping; only packets carrying those flags get here. tbl: f's table. */
 static __always_inline void tcp_track_close(struct baton_flow *f, const struct baton_flow_key *k,
-					    __u8 flags, __u64 now)
+					    __u8 flags, __u64 now, void *tbl)
 {
 	struct baton_flow_key pk;
 	struct baton_flow *peer;
@@ -110,7 +123,7 @@ static __always_inline void tcp_track_close(struct baton_flow *f, const struct b
 	if (!(flags & TCP_RST) && (f->flags & BATON_FLOW_F_FIN))
 		return;
 	peer_key(&pk, f, k);
-	peer = bpf_map_lookup_elem(&flows, &pk);
+	peer = bpf_map_lookup_elem(tbl, &pk);
 	if (flags & TCP_RST) {
 		if (!f->closing_ns)
 			f->closing_ns = now;
@@ -317,11 +330,12 @@ static __always_inline int splice(struct pkt *p, const struct baton_flow *f)
 	return 0;
 }
 
+/* Forward by entry f of table tbl (flows or syn_flows). */
 static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
-				   const struct baton_config *cfg, __u64 now)
+				   const struct baton_config *cfg, __u64 now, void *tbl)
 {
 	if (p->tcp_flags & (TCP_FIN | TCP_RST))
-		tcp_track_close(f, &p->key, p->tcp_flags, now);
+		tcp_track_close(f, &p->key, p->tcp_flags, now, tbl);
 	if (now - f->last_seen_ns > NSEC_PER_SEC)
 		f->last_seen_ns = now;
 	if ((f->flags & BATON_FLOW_F_SPLICED) && p->key.proto == IPPROTO_TCP && splice(p, f) < 0)
@@ -414,6 +428,15 @@ static __always_inline __u32 flow_hash(const struct baton_flow_key *k, int stick
 	return h;
 }
 
+/* Does the forward entry no longer send from the reply key's port to its backend? */
+static __always_inline int fwd_moved(const struct baton_flow *fwd,
+				     const struct baton_flow_key *rkey)
+{
+	return fwd->sport != rkey->dport || fwd->dport != rkey->sport ||
+	       ((fwd->daddr[0] ^ rkey->saddr[0]) | (fwd->daddr[1] ^ rkey->saddr[1]) |
+		(fwd->daddr[2] ^ rkey->saddr[2]) | (fwd->daddr[3] ^ rkey->saddr[3])) != 0;
+}
+
 /*
  * May a SNAT port whose reply key holds this entry be taken again? Not while the flow
  * lives in either direction: a one-way UDP flow never refreshes its reply entry, so
@@ -436,9 +459,30 @@ static __always_inline int snat_port_free(const struct baton_flow_key *rkey,
 	/* ... unless that client has since moved on to another port or backend. */
 	if (fwd == NULL || !flow_live(fwd, cfg, rkey->proto, now))
 		return 1;
-	return fwd->sport != rkey->dport || fwd->dport != rkey->sport ||
-	       ((fwd->daddr[0] ^ rkey->saddr[0]) | (fwd->daddr[1] ^ rkey->saddr[1]) |
-		(fwd->daddr[2] ^ rkey->saddr[2]) | (fwd->daddr[3] ^ rkey->saddr[3])) != 0;
+	return fwd_moved(fwd, rkey);
+}
+
+/*
+ * The same question for a reply key found in the embryonic table. An entry whose
+ * forward entry is gone (evicted by newer SYNs) or has moved on belongs to a handshake
+ * that can no longer complete here, so its port is free at once, unless it was reset
+ * less than port_reuse_ns ago. Without this a SYN flood, whose SYN|ACKs keep reply
+ * entries fresh while it evicts their forward entries, would pin the SNAT ports.
+ */
+static __always_inline int syn_port_free(const struct baton_flow_key *rkey,
+					 const struct baton_flow *old,
+					 const struct baton_config *cfg, __u64 now)
+{
+	struct baton_flow_key fkey;
+	struct baton_flow *fwd;
+
+	if (old->closing_ns && (__s64)(now - old->closing_ns) < (__s64)cfg->port_reuse_ns)
+		return 0;
+	peer_key(&fkey, old, rkey);
+	fwd = bpf_map_lookup_elem(&syn_flows, &fkey);
+	if (fwd == NULL || !syn_live(fwd, cfg, now))
+		return 1;
+	return fwd_moved(fwd, rkey);
 }
 
 /* One's complement sum of n 16-bit words at p (bounded, unrolled). */
@@ -574,7 +618,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	__u32 zero = 0, idx, bid, *slot, *m, *cur, gen_slot;
 	__u32 cpu, ncpu, range, per_cpu;
 	void *table;
-	int found = 0, r;
+	int found = 0, r, tcp = p->key.proto == IPPROTO_TCP;
 
 	gen_slot = BATON_MAGLEV_SLOT(fe->service_id, !!(fe->flags & BATON_FE_F_GEN1));
 	table = bpf_map_lookup_elem(&maglev, &gen_slot);
@@ -628,10 +672,15 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		*cur += 1;
 		rkey.dport = bpf_htons((__u16)port);
 		old = bpf_map_lookup_elem(&flows, &rkey);
-		if (old == NULL || snat_port_free(&rkey, old, cfg, now)) {
-			found = 1;
-			break;
+		if (old != NULL && !snat_port_free(&rkey, old, cfg, now))
+			continue;
+		if (tcp) {
+			old = bpf_map_lookup_elem(&syn_flows, &rkey);
+			if (old != NULL && !syn_port_free(&rkey, old, cfg, now))
+				continue;
 		}
+		found = 1;
+		break;
 	}
 	if (!found)
 		return drop(BATON_R_DROP_SNAT_EXHAUSTED, p);
@@ -665,10 +714,18 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	if (r)
 		return r;
 
-	/* Ports are partitioned by CPU, so no other CPU races for this reply key. */
-	if (bpf_map_update_elem(&flows, &rkey, rep, BPF_ANY) ||
-	    bpf_map_update_elem(&flows, &p->key, fwd, BPF_ANY))
+	/*
+	 * Ports are partitioned by CPU, so no other CPU races for this reply key. A TCP
+	 * flow starts embryonic; UDP has no handshake and goes to the main table.
+	 */
+	if (tcp) {
+		if (bpf_map_update_elem(&syn_flows, &rkey, rep, BPF_ANY) ||
+		    bpf_map_update_elem(&syn_flows, &p->key, fwd, BPF_ANY))
+			return drop(BATON_R_DROP_FLOW_INSERT, p);
+	} else if (bpf_map_update_elem(&flows, &rkey, rep, BPF_ANY) ||
+		   bpf_map_update_elem(&flows, &p->key, fwd, BPF_ANY)) {
 		return drop(BATON_R_DROP_FLOW_INSERT, p);
+	}
 
 	s = bpf_map_lookup_elem(&svc_stats, &fe->service_id);
 	if (s != NULL)
@@ -682,6 +739,66 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	return send(ctx, p, fwd);
 }
 
+/* Is the reply entry r the one of the client in k (a forward key)? */
+static __always_inline int reply_of(const struct baton_flow *r, const struct baton_flow_key *k)
+{
+	return r->dport == k->sport && r->sport == k->dport &&
+	       ((r->daddr[0] ^ k->saddr[0]) | (r->daddr[1] ^ k->saddr[1]) |
+		(r->daddr[2] ^ k->saddr[2]) | (r->daddr[3] ^ k->saddr[3])) == 0;
+}
+
+/*
+ * The client's ACK of an embryonic flow: both entries move to the main table; the
+ * caller forwards the packet from there. A reply entry evicted meanwhile is rebuilt
+ * from the forward entry (everything in it follows from the flow's tuple), unless its
+ * SNAT port went to another flow since: then the handshake cannot complete. Returns
+ * PROMOTED, or the verdict of a packet that could not be promoted.
+ */
+#define PROMOTED (-1)
+static __noinline int promote(struct pkt *p, struct baton_flow *e, const struct baton_config *cfg,
+			      __u64 now)
+{
+	struct new_flow_scratch *sc;
+	struct baton_flow_key rkey;
+	struct baton_flow *r;
+	__u32 zero = 0;
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (sc == NULL)
+		return drop(BATON_R_DROP_FLOW_INSERT, p);
+	__builtin_memcpy(&sc->fwd, e, sizeof(sc->fwd));
+	peer_key(&rkey, e, &p->key);
+	bpf_map_delete_elem(&syn_flows, &p->key);
+	r = bpf_map_lookup_elem(&syn_flows, &rkey);
+	if (r != NULL && reply_of(r, &p->key)) {
+		__builtin_memcpy(&sc->rep, r, sizeof(sc->rep));
+		bpf_map_delete_elem(&syn_flows, &rkey);
+	} else {
+		if (r == NULL || !syn_live(r, cfg, now)) {
+			r = bpf_map_lookup_elem(&flows, &rkey);
+			if (r != NULL &&
+			    (reply_of(r, &p->key) || !flow_live(r, cfg, IPPROTO_TCP, now)))
+				r = NULL;
+		}
+		/* The SNAT port went to another flow meanwhile: this one cannot complete. */
+		if (r != NULL)
+			return drop(BATON_R_DROP_NO_FLOW, p);
+		__builtin_memset(&sc->rep, 0, sizeof(sc->rep));
+		__builtin_memcpy(sc->rep.saddr, p->key.daddr, 16);
+		__builtin_memcpy(sc->rep.daddr, p->key.saddr, 16);
+		sc->rep.sport = p->key.dport;
+		sc->rep.dport = p->key.sport;
+		sc->rep.flags = BATON_FLOW_F_REPLY;
+		sc->rep.service_id = sc->fwd.service_id;
+		sc->rep.backend_id = sc->fwd.backend_id;
+		sc->rep.last_seen_ns = now;
+	}
+	if (bpf_map_update_elem(&flows, &rkey, &sc->rep, BPF_ANY) ||
+	    bpf_map_update_elem(&flows, &p->key, &sc->fwd, BPF_ANY))
+		return drop(BATON_R_DROP_FLOW_INSERT, p);
+	return PROMOTED;
+}
+
 static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 {
 	struct baton_frontend_key fk = {};
@@ -690,7 +807,8 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	const struct baton_config *cfg;
 	__u32 zero = 0;
 	__u64 now;
-	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN, vip = 0;
+	void *tbl = &flows; /* the table of the entry a packet is forwarded by */
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (cfg == NULL)
@@ -701,9 +819,11 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (f != NULL && flow_live(f, cfg, p->key.proto, now)) {
-		/* A SYN on a closing flow: the client reuses its port for a new connection. */
 		if (!(syn && f->closing_ns && !(f->flags & BATON_FLOW_F_REPLY)))
-			return forward(ctx, p, f, cfg, now);
+			goto fwd;
+		/* A SYN on a closing flow: the client reuses its port for a new connection,
+		 * which starts embryonic; the old entry must not catch its ACK. */
+		bpf_map_delete_elem(&flows, &p->key);
 	}
 	if (is_l7_leg(p, cfg))
 		return to_lane(p, cfg);
@@ -713,13 +833,48 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	fk.proto = p->key.proto;
 	fk.family = p->key.family;
 	fe = bpf_map_lookup_elem(&frontends, &fk);
-	if (fe == NULL)
-		return not_served(p, ctx);
-	if ((fe->flags & BATON_FE_F_L7) && p->key.proto == IPPROTO_TCP)
+	if (fe == NULL) {
+		vip = is_vip_addr(&p->key);
+		/*
+		 * Past here only for the embryonic table: the backend's SYN|ACK or RST, and
+		 * the client's packets of a handshake whose frontend was removed meanwhile
+		 * (a flow outlives its frontend).
+		 */
+		if (p->key.proto != IPPROTO_TCP || !(vip || (p->tcp_flags & (TCP_SYN | TCP_RST))))
+			return pass(vip ? BATON_R_PASS_VIP_OTHER : BATON_R_PASS_NOT_VIP, p);
+	} else if (p->key.proto != IPPROTO_TCP) {
+		return new_flow(ctx, p, fe, cfg, now);
+	} else if (fe->flags & BATON_FE_F_L7) {
+		/* baton-l7 answers SYNs with cookies: its handshakes never become embryonic. */
 		return to_lane(p, cfg);
-	if (p->key.proto == IPPROTO_TCP && !syn)
+	}
+
+	f = bpf_map_lookup_elem(&syn_flows, &p->key);
+	if (f != NULL && syn_live(f, cfg, now) && !(syn && f->closing_ns)) {
+		/* The client's ACK completes the handshake: the flow is established. */
+		if ((p->tcp_flags & (TCP_SYN | TCP_RST | TCP_ACK)) == TCP_ACK &&
+		    !(f->flags & BATON_FLOW_F_REPLY)) {
+			int r = promote(p, f, cfg, now);
+
+			if (r != PROMOTED)
+				return r;
+			f = bpf_map_lookup_elem(&flows, &p->key);
+			if (f == NULL)
+				return drop(BATON_R_DROP_FLOW_INSERT, p);
+			goto fwd;
+		}
+		/* SYN|ACK, a retransmitted SYN, an RST: still embryonic. */
+		tbl = &syn_flows;
+		goto fwd;
+	}
+	if (fe == NULL)
+		return pass(vip ? BATON_R_PASS_VIP_OTHER : BATON_R_PASS_NOT_VIP, p);
+	if (!syn)
 		return drop(BATON_R_DROP_NO_FLOW, p);
 	return new_flow(ctx, p, fe, cfg, now);
+fwd:
+	/* One call site for both tables keeps the program (and its hot path) compact. */
+	return forward(ctx, p, f, cfg, now, tbl);
 }
 
 /*
@@ -744,6 +899,11 @@ static __always_inline int handle_icmp_error(struct xdp_md *ctx, struct pkt *p, 
 	now = bpf_ktime_get_coarse_ns();
 	f = bpf_map_lookup_elem(&flows, qkey);
 	if (f == NULL || !flow_live(f, cfg, qkey->proto, now)) {
+		f = bpf_map_lookup_elem(&syn_flows, qkey);
+		if (f != NULL && !syn_live(f, cfg, now))
+			f = NULL;
+	}
+	if (f == NULL) {
 		if (is_vip_addr(&p->key))
 			return drop(BATON_R_DROP_ICMP, p);
 		return pass(BATON_R_PASS_NOT_VIP, p);
@@ -847,6 +1007,176 @@ static __always_inline int handle_icmp4(struct xdp_md *ctx, struct pkt *p)
 	return handle_icmp_error(ctx, p, qip, &qkey, &ic->checksum);
 }
 
+/*
+ * ARP / NDP responder for the VIP addresses (batond --l2-announce), for deployments
+ * where clients or the router reach the VIPs on the load balancer's L2 segment instead
+ * of by a route. Only on interfaces listed in l2_ifaces, only for addresses with an
+ * address entry in the frontend map; everything else passes to the kernel untouched,
+ * so the host's own addresses keep their own ARP and NDP. Answers are built in place
+ * and sent back out of the ingress interface (XDP_TX); a VLAN tag stays as it came.
+ */
+
+/* RFC 826 for Ethernet and IPv4. */
+struct arp_eth {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__u8 spa[4];
+	__u8 tha[ETH_ALEN];
+	__u8 tpa[4];
+} __attribute__((packed));
+
+#define ARPHRD_ETHER 1
+#define ARPOP_REQUEST 1
+#define ARPOP_REPLY 2
+#define ND_SOLICIT 135
+#define ND_ADVERT 136
+#define ND_OPT_TARGET_LL 2
+#define ND_NA_SOLICITED 0x40000000u
+#define ND_NA_OVERRIDE 0x20000000u
+
+/* Is addr (family f) a VIP address this interface announces? Its MAC into mac. */
+static __always_inline int l2_announced(struct xdp_md *ctx, const void *addr, int len, __u8 f,
+					__u8 *mac)
+{
+	struct baton_frontend_key fk = {};
+	struct baton_l2_iface *li;
+	__u32 ifindex = ctx->ingress_ifindex;
+
+	li = bpf_map_lookup_elem(&l2_ifaces, &ifindex);
+	if (li == NULL)
+		return 0;
+	__builtin_memcpy(fk.addr, addr, len == 4 ? 4 : 16);
+	fk.family = f;
+	if (bpf_map_lookup_elem(&frontends, &fk) == NULL)
+		return 0;
+	__builtin_memcpy(mac, li->mac, ETH_ALEN);
+	return 1;
+}
+
+/* Ask batond to resolve the asker: the answers to its connections will need it. */
+static __always_inline void l2_learn(struct xdp_md *ctx, const void *addr, __u8 family)
+{
+	struct baton_neigh_req req = {};
+
+	req.ifindex = ctx->ingress_ifindex;
+	req.family = family;
+	__builtin_memcpy(req.addr, addr, family == BATON_FAMILY_V4 ? 4 : 16);
+	bpf_ringbuf_output(&neigh_req, &req, sizeof(req), 0);
+}
+
+static __noinline int handle_arp(struct xdp_md *ctx, struct pkt *p, struct arp_eth *a)
+{
+	__u8 mac[ETH_ALEN];
+	struct ethhdr *eth = p->eth;
+	__be32 vip, spa;
+
+	if ((void *)(a + 1) > p->data_end || (void *)(eth + 1) > p->data_end ||
+	    a->htype != bpf_htons(ARPHRD_ETHER) || a->ptype != bpf_htons(ETH_P_IP) ||
+	    a->hlen != ETH_ALEN || a->plen != 4 || a->op != bpf_htons(ARPOP_REQUEST))
+		return pass(BATON_R_PASS_NOT_IP, p);
+	__builtin_memcpy(&vip, a->tpa, 4);
+	__builtin_memcpy(&spa, a->spa, 4);
+	/* A gratuitous request (sender = target) announces, it does not ask. */
+	if (vip == spa || !l2_announced(ctx, &vip, 4, BATON_FAMILY_V4, mac))
+		return pass(BATON_R_PASS_NOT_IP, p);
+
+	a->op = bpf_htons(ARPOP_REPLY);
+	__builtin_memcpy(a->tha, a->sha, ETH_ALEN);
+	__builtin_memcpy(a->tpa, &spa, 4);
+	__builtin_memcpy(a->sha, mac, ETH_ALEN);
+	__builtin_memcpy(a->spa, &vip, 4);
+	__builtin_memcpy(eth->h_dest, a->tha, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	if (spa != 0) /* not an RFC 5227 probe */
+		l2_learn(ctx, &spa, BATON_FAMILY_V4);
+	count(BATON_R_TX_ARP_REPLY, p);
+	return XDP_TX;
+}
+
+/*
+ * A neighbour solicitation (RFC 4861 7.1.1: hop limit 255, code 0, at least the
+ * target) for a VIP: a solicited advertisement with the target link-layer address
+ * option, to the asker, or to all nodes (solicited flag clear) when it asks from the
+ * unspecified address (duplicate address detection). The frame is resized to exactly
+ * the advertisement. The solicitation's checksum is not verified (the answer is the
+ * same whatever its options say).
+ */
+static __noinline int handle_ns(struct xdp_md *ctx, struct pkt *p)
+{
+	__u8 mac[ETH_ALEN], peer_mac[ETH_ALEN];
+	__be32 vip[4], to[4];
+	struct ipv6hdr *ip6h = p->ip6;
+	struct icmp6hdr *ic = p->l4;
+	struct ethhdr *eth = p->eth;
+	void *data, *end;
+	__u32 l3_off, sum, *opt;
+	int dad, len;
+
+	if (ip6h == NULL || (void *)(ip6h + 1) > p->data_end || (void *)(eth + 1) > p->data_end ||
+	    (void *)ic + sizeof(*ic) + 16 > p->data_end || p->l4_len < sizeof(*ic) + 16 ||
+	    ip6h->hop_limit != 255 || ic->icmp6_code != 0)
+		return not_served(p, ctx);
+	__builtin_memcpy(vip, ic + 1, 16);
+	if (!l2_announced(ctx, vip, 16, BATON_FAMILY_V6, mac))
+		return not_served(p, ctx);
+	__builtin_memcpy(to, &ip6h->saddr, 16);
+	__builtin_memcpy(peer_mac, eth->h_source, ETH_ALEN);
+	dad = (to[0] | to[1] | to[2] | to[3]) == 0;
+	if (dad) {
+		to[0] = bpf_htonl(0xff020000);
+		to[3] = bpf_htonl(1);
+		peer_mac[0] = 0x33;
+		peer_mac[1] = 0x33;
+		peer_mac[2] = 0;
+		peer_mac[3] = 0;
+		peer_mac[4] = 0;
+		peer_mac[5] = 1;
+	}
+
+	l3_off = p->l3_off == sizeof(*eth) ? sizeof(*eth) : sizeof(*eth) + sizeof(struct vlan_hdr);
+	len = (int)(l3_off + sizeof(*ip6h) + 32);
+	if (bpf_xdp_adjust_tail(ctx, len - (int)p->len)) /* p->len: the frame as it came */
+		return not_served(p, ctx);
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip6h = data + l3_off;
+	ic = (void *)(ip6h + 1);
+	if ((void *)(eth + 1) > end || (void *)ic + 32 > end)
+		return XDP_DROP;
+
+	__builtin_memcpy(eth->h_dest, peer_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	*(__be32 *)ip6h = bpf_htonl(0x60000000); /* version 6, no class, no flow label */
+	ip6h->payload_len = bpf_htons(32);
+	ip6h->nexthdr = IPPROTO_ICMPV6;
+	ip6h->hop_limit = 255;
+	__builtin_memcpy(&ip6h->saddr, vip, 16);
+	__builtin_memcpy(&ip6h->daddr, to, 16);
+
+	ic->icmp6_type = ND_ADVERT;
+	ic->icmp6_code = 0;
+	ic->icmp6_cksum = 0;
+	*((__be32 *)ic + 1) = bpf_htonl(ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED));
+	__builtin_memcpy((void *)(ic + 1), vip, 16);
+	opt = (void *)(ic + 1) + 16;
+	((__u8 *)opt)[0] = ND_OPT_TARGET_LL;
+	((__u8 *)opt)[1] = 1; /* 8 bytes */
+	__builtin_memcpy((__u8 *)opt + 2, mac, ETH_ALEN);
+
+	sum = csum_words((__u16 *)&ip6h->saddr, 16, 0);
+	sum += bpf_htons(32) + bpf_htons(IPPROTO_ICMPV6);
+	ic->icmp6_cksum = ~csum_fold(csum_words((__u16 *)ic, 16, sum));
+	if (!dad)
+		l2_learn(ctx, to, BATON_FAMILY_V6);
+	count(BATON_R_TX_ND_ADVERT, p);
+	return XDP_TX;
+}
+
 static __always_inline int handle_icmp6(struct xdp_md *ctx, struct pkt *p)
 {
 	struct icmp6hdr *ic = p->l4;
@@ -856,6 +1186,8 @@ static __always_inline int handle_icmp6(struct xdp_md *ctx, struct pkt *p)
 
 	if ((void *)(ic + 1) > p->data_end)
 		return malformed(BATON_R_DROP_TRUNCATED, p, ctx);
+	if (ic->icmp6_type == ND_SOLICIT)
+		return handle_ns(ctx, p);
 	if (ic->icmp6_type != ICMPV6_DEST_UNREACH && ic->icmp6_type != ICMPV6_PKT_TOOBIG &&
 	    ic->icmp6_type != ICMPV6_TIME_EXCEED)
 		return not_served(p, ctx);
@@ -907,6 +1239,8 @@ int baton_xdp(struct xdp_md *ctx)
 		r = parse_ipv4(&p, l3);
 	else if (h_proto == bpf_htons(ETH_P_IPV6))
 		r = parse_ipv6(&p, l3);
+	else if (h_proto == bpf_htons(ETH_P_ARP))
+		return handle_arp(ctx, &p, l3);
 	else
 		return pass(BATON_R_PASS_NOT_IP, &p);
 	if (r)

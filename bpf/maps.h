@@ -47,12 +47,31 @@ struct {
 	__type(value, struct baton_flow);
 } flows SEC(".maps");
 
+/*
+ * Embryonic TCP flows: SYN seen, the client's ACK not yet. Same layout as flows, its
+ * own (smaller) LRU, so spoofed SYNs evict only each other, never an established flow.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2 * BATON_SYN_FLOWS_DEFAULT);
+	__type(key, struct baton_flow_key);
+	__type(value, struct baton_flow);
+} syn_flows SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct baton_config);
 } config SEC(".maps");
+
+/* Ingress ifindex -> its MAC, for the interfaces that answer ARP / NDP for VIPs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BATON_MAX_L2_IFACES);
+	__type(key, __u32);
+	__type(value, struct baton_l2_iface);
+} l2_ifaces SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -636,23 +636,22 @@ int config_parse(const char *text, size_t len, struct config *out, char *err, si
 	return 0;
 }
 
-/* Reads at most CONFIG_FILE_MAX + 1 bytes, so a pipe or /dev/zero cannot exhaust memory. */
-static int read_bounded(FILE *f, char **data, size_t *len)
+int config_read_bounded(FILE *f, size_t max, char **data, size_t *len)
 {
 	size_t want = 64 * 1024, have = 0, n = 0, got;
 	char *buf = NULL, *nb;
 	struct stat st;
 
 	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
-		if ((unsigned long long)st.st_size > CONFIG_FILE_MAX)
+		if ((unsigned long long)st.st_size > max)
 			return -EFBIG;
 		want = st.st_size + 1; /* one spare byte: EOF shows without growing */
 	}
 	for (;;) {
 		if (n == want) {
-			if (want > CONFIG_FILE_MAX)
+			if (want > max)
 				break;
-			want = want * 2 > CONFIG_FILE_MAX + 1 ? CONFIG_FILE_MAX + 1 : want * 2;
+			want = want * 2 > max + 1 ? max + 1 : want * 2;
 		}
 		if (have < want) {
 			nb = realloc(buf, want);
@@ -675,7 +674,7 @@ static int read_bounded(FILE *f, char **data, size_t *len)
 			break;
 		}
 	}
-	if (n > CONFIG_FILE_MAX) {
+	if (n > max) {
 		free(buf);
 		return -EFBIG;
 	}
@@ -704,7 +703,7 @@ int config_load_file(const char *path, struct config *out, char *err, size_t err
 		r = -errno;
 		return fail(&e, r, "%s: %s", path, strerror(-r));
 	}
-	r = read_bounded(f, &data, &len);
+	r = config_read_bounded(f, CONFIG_FILE_MAX, &data, &len);
 	fclose(f);
 	if (r == -EFBIG)
 		return fail(&e, r, "%s: larger than the limit of %u bytes", path, CONFIG_FILE_MAX);

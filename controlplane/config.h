@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <linux/types.h>
 
 #define CONFIG_NAME_MAX 63		    /* characters of a service name */
@@ -29,6 +30,10 @@ struct config_backend {
 	__be32 addr[4]; /* be; IPv4 in addr[0], addr[1..3] zero */
 	__u16 port;	/* host order */
 	__u32 weight;	/* 0..CONFIG_WEIGHT_MAX; 0 = no new flows */
+	/* Set by the Marathon sync and drain_apply(), for the API; not from the file. */
+	const char *task_id; /* borrowed from the Marathon model for the apply; or NULL */
+	bool draining;	     /* Marathon drains it (TASK_KILLING, deployment merge) */
+	bool drained;	     /* an operator drain (drain.h) set its weight to 0 */
 };
 
 enum config_mode {
@@ -41,12 +46,16 @@ enum config_mode {
 
 struct config_service {
 	char name[CONFIG_NAME_MAX + 1];
-	__u8 family;			 /* BATON_FAMILY_*, shared by the vip and every backend */
-	__be32 vip[4];			 /* be; IPv4 in vip[0], vip[1..3] zero */
-	__u16 port;			 /* host order */
-	__u8 proto;			 /* IPPROTO_TCP or IPPROTO_UDP */
-	bool sticky;			 /* new flows hash on the client address only */
-	__u32 maglev_size;		 /* prime; the service's own or the file's default */
+	__u8 family;	   /* BATON_FAMILY_*, shared by the vip and every backend */
+	__be32 vip[4];	   /* be; IPv4 in vip[0], vip[1..3] zero */
+	__u16 port;	   /* host order */
+	__u8 proto;	   /* IPPROTO_TCP or IPPROTO_UDP */
+	bool sticky;	   /* new flows hash on the client address only */
+	__u32 maglev_size; /* prime; the service's own or the file's default */
+	/* Marathon services: the app and port (borrowed for the apply); NULL from a file. */
+	const char *app_id;
+	__u32 port_index;
+	bool is_vip;			 /* the frontend of a VIP_n label */
 	size_t n_backends;		 /* <= maglev_size */
 	struct config_backend *backends; /* in file order; NULL when n_backends is 0 */
 	/* L7 (controlplane/l7.h): mode, and which requests on the frontend are this service's. */
@@ -78,6 +87,13 @@ int config_parse(const char *text, size_t len, struct config *out, char *err, si
  * a failed open/read.
  */
 int config_load_file(const char *path, struct config *out, char *err, size_t errlen);
+
+/*
+ * Reads a whole file of at most max bytes (max + 1 are read at most, so a pipe or
+ * /dev/zero cannot exhaust memory) into a malloc'd buffer. 0, -EFBIG, -ENOMEM, -errno.
+ * Shared with the other files batond reads (API tokens).
+ */
+int config_read_bounded(FILE *f, size_t max, char **data, size_t *len);
 
 /* Frees what config_parse() allocated and zeroes *c. Safe on a zeroed struct and NULL. */
 void config_free(struct config *c);

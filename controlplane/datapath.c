@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -70,7 +73,66 @@ static int check_pinned_abi(const char *pin_dir)
 	return err;
 }
 
-int datapath_open(struct datapath *dp, const char *bpffs_dir)
+/*
+ * The skeleton with another build's ELF in place of the embedded one (batond
+ * --bpf-object: the upgrade path, a new program over the pinned maps of the running
+ * one). libbpf matches the skeleton's maps and program by name, so an object whose
+ * names differ is refused at open; layouts are checked against the pins at load.
+ */
+static struct baton_bpf *open_object_file(const char *path, void **buf_out)
+{
+	struct baton_bpf *obj = NULL;
+	void *buf = NULL;
+	long len;
+	int err;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL) {
+		err = log_errno(errno, "--bpf-object: cannot open %s", path);
+		goto fail;
+	}
+	if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) < 0) {
+		err = log_errno(errno ? errno : EINVAL, "--bpf-object: cannot size %s", path);
+		goto fail;
+	}
+	buf = malloc(len);
+	if (buf == NULL || fread(buf, 1, len, f) != (size_t)len) {
+		err = log_errno(buf ? EIO : ENOMEM, "--bpf-object: cannot read %s", path);
+		goto fail;
+	}
+	obj = calloc(1, sizeof(*obj));
+	if (obj == NULL) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = baton_bpf__create_skeleton(obj);
+	if (err)
+		goto fail;
+	obj->skeleton->data = buf; /* must outlive the object: freed by datapath_close() */
+	obj->skeleton->data_sz = len;
+	err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (err) {
+		char why[128];
+
+		libbpf_strerror(err, why, sizeof(why)); /* knows libbpf's own codes (-4001...) */
+		log_err("--bpf-object: %s is not a build of Baton's XDP program (%s)", path, why);
+		goto fail;
+	}
+	fclose(f);
+	*buf_out = buf;
+	log_info("XDP object from %s (%ld bytes) instead of the embedded one", path, len);
+	return obj;
+fail:
+	if (obj != NULL)
+		baton_bpf__destroy(obj);
+	free(buf);
+	if (f != NULL)
+		fclose(f);
+	errno = err < 0 ? -err : EINVAL;
+	return NULL;
+}
+
+int datapath_open(struct datapath *dp, const char *bpffs_dir, const char *object_path)
 {
 	struct bpf_map *map;
 	char path[PATH_MAX + BPF_OBJ_NAME_LEN + 1];
@@ -87,9 +149,15 @@ int datapath_open(struct datapath *dp, const char *bpffs_dir)
 	if (err)
 		return err;
 
-	dp->skel = baton_bpf__open();
-	if (dp->skel == NULL)
-		return log_errno(errno, "cannot open the embedded XDP object");
+	if (object_path != NULL) {
+		dp->skel = open_object_file(object_path, &dp->obj_buf);
+		if (dp->skel == NULL)
+			return -errno;
+	} else {
+		dp->skel = baton_bpf__open();
+		if (dp->skel == NULL)
+			return log_errno(errno, "cannot open the embedded XDP object");
+	}
 
 	bpf_object__for_each_map(map, dp->skel->obj)
 	{
@@ -119,8 +187,7 @@ int datapath_open(struct datapath *dp, const char *bpffs_dir)
 		 dp->pin_dir);
 	return 0;
 fail:
-	baton_bpf__destroy(dp->skel);
-	dp->skel = NULL;
+	datapath_close(dp);
 	return err;
 }
 
@@ -196,10 +263,66 @@ int datapath_attach(struct datapath *dp, const char *ifname, bool generic)
 	return 0;
 }
 
+/* The interface's MAC, from the kernel of batond's own network namespace. */
+static int iface_mac(int fd, const char *ifname, __u8 *mac)
+{
+	struct ifreq ifr = {};
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
+int datapath_l2_announce(struct datapath *dp, char *const *ifnames, int n)
+{
+	int map_fd = bpf_map__fd(dp->skel->maps.l2_ifaces), fd, err = 0;
+	__u32 key, next, *prev = NULL, want[BATON_MAX_L2_IFACES];
+	int n_want = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return log_errno(errno, "socket");
+	for (int i = 0; i < n && n_want < BATON_MAX_L2_IFACES; i++) {
+		struct baton_l2_iface li = {};
+		__u32 ifindex = if_nametoindex(ifnames[i]);
+
+		if (ifindex == 0 || (err = iface_mac(fd, ifnames[i], li.mac)) < 0) {
+			err = log_errno(ifindex ? err : -errno, "--l2-announce: interface %s",
+					ifnames[i]);
+			break;
+		}
+		if (bpf_map_update_elem(map_fd, &ifindex, &li, BPF_ANY) < 0) {
+			err = log_errno(errno, "--l2-announce: cannot write the l2_ifaces map");
+			break;
+		}
+		want[n_want++] = ifindex;
+		log_info("answering ARP and NDP for the VIPs on %s (%02x:%02x:%02x:%02x:%02x:%02x)",
+			 ifnames[i], li.mac[0], li.mac[1], li.mac[2], li.mac[3], li.mac[4],
+			 li.mac[5]);
+	}
+	close(fd);
+	/* Interfaces of an earlier run (pinned map) that are not wanted now. */
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		bool keep = false;
+
+		key = next;
+		for (int i = 0; i < n_want; i++)
+			keep |= want[i] == key;
+		if (!keep && bpf_map_delete_elem(map_fd, &key) == 0)
+			continue; /* deleted: continue from the same previous key */
+		prev = &key;
+	}
+	return err;
+}
+
 void datapath_close(struct datapath *dp)
 {
 	baton_bpf__destroy(dp->skel);
 	dp->skel = NULL;
+	free(dp->obj_buf);
+	dp->obj_buf = NULL;
 }
 
 static int detach_one(const char *ifname)

@@ -23,6 +23,7 @@
 #include "api.h"
 #include "baton_abi.h"
 #include "baton.skel.h"
+#include "caps.h"
 #include "config.h"
 #include "datapath.h"
 #include "log.h"
@@ -49,9 +50,12 @@ struct options {
 	const char *state_dir;
 	char vip_state_path[PATH_MAX];
 	const char *api_listen; /* "none": no HTTP endpoint */
+	const char *api_tokens; /* --api-tokens FILE, or NULL: open API */
 	const char *bpffs;
+	const char *bpf_object; /* NULL: the embedded program */
 	bool generic;
 	bool detach;
+	bool l2_announce;
 	bool have_snat_v4, have_snat_v6;
 	struct reconcile_settings set;
 	const char *l7_lane;		     /* --l7-lane */
@@ -93,6 +97,10 @@ enum opt_id {
 	OPT_STATE_DIR,
 	OPT_VIP_DOMAIN,
 	OPT_API_LISTEN,
+	OPT_API_TOKENS,
+	OPT_TCP_SYN_IDLE,
+	OPT_L2_ANNOUNCE,
+	OPT_BPF_OBJECT,
 	OPT_L7_LANE,
 	OPT_L7_PORTS,
 };
@@ -116,10 +124,17 @@ static const struct option_desc {
 	{ "xdp-mode", required_argument, OPT_XDP_MODE, "MODE", "native (default) or generic" },
 	{ "bpffs", required_argument, OPT_BPFFS, "DIR",
 	  "bpffs mount, mounted if needed; maps are pinned in DIR/baton (default /sys/fs/bpf)" },
+	{ "bpf-object", required_argument, OPT_BPF_OBJECT, "FILE",
+	  "load this build of the XDP program instead of the embedded one (upgrades: it "
+	  "replaces the attached program and adopts the pinned maps)" },
 	{ "tcp-idle", required_argument, OPT_TCP_IDLE, "SEC", "idle timeout of TCP flows (3600)" },
 	{ "udp-idle", required_argument, OPT_UDP_IDLE, "SEC", "idle timeout of UDP flows (60)" },
 	{ "tcp-close", required_argument, OPT_TCP_CLOSE, "SEC",
 	  "grace after FIN/RST before a TCP flow ends (10)" },
+	{ "tcp-syn-idle", required_argument, OPT_TCP_SYN_IDLE, "SEC",
+	  "idle timeout of TCP flows whose handshake is not complete (30)" },
+	{ "l2-announce", no_argument, OPT_L2_ANNOUNCE, NULL,
+	  "answer ARP and IPv6 neighbour solicitations for the VIPs on every --iface" },
 	{ "marathon", required_argument, OPT_MARATHON, "URL[,URL...]",
 	  "follow this Marathon instead of a --config file (repeatable; failover in order)" },
 	{ "auth-credentials", required_argument, OPT_AUTH_CREDENTIALS, "USER:PASS",
@@ -148,11 +163,15 @@ static const struct option_desc {
 	{ "vip-pool", required_argument, OPT_VIP_POOL, "CIDR",
 	  "pool for named VIP_n labels, one per family (default 11.0.0.0/8 and fd01:c::/64)" },
 	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR",
-	  "where VIP name assignments persist (default /var/lib/baton)" },
+	  "where VIP names and operator drains persist (default /var/lib/baton with "
+	  "--marathon; none with --config unless given)" },
 	{ "vip-domain", required_argument, OPT_VIP_DOMAIN, "DOMAIN",
 	  "names in DIR/vips.hosts: NAME.DOMAIN (default marathon.l4lb.thisdcos.directory)" },
 	{ "api-listen", required_argument, OPT_API_LISTEN, "ADDR:PORT",
-	  "HTTP endpoint: /healthz, /metrics (default 127.0.0.1:9090; none: off)" },
+	  "HTTP API: /v1/..., /healthz, /metrics (default 127.0.0.1:9090; none: off)" },
+	{ "api-tokens", required_argument, OPT_API_TOKENS, "FILE",
+	  "API bearer tokens with their app-id scopes and VIP pools (JSON; default: "
+	  "no tokens, the API is open)" },
 	{ "l7-lane", required_argument, OPT_L7_LANE, "IFACE",
 	  "the L7 lane: veth whose peer baton-l7 owns; http/https services go through it "
 	  "(the program is attached to IFACE too)" },
@@ -259,6 +278,73 @@ static int read_secret(const char *opt, const char *path, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/*
+ * "http://user:pass@host:8080" -> "http://host:8080", the credentials (percent-decoded)
+ * becoming the basic auth unless --auth-credentials(-file) gave one: URLs are logged,
+ * credentials never are.
+ */
+static int take_userinfo(struct options *o, char *url)
+{
+	char *auth = strstr(url, "://") + 3, *end = auth + strcspn(auth, "/?#"), *at, *d;
+
+	at = memrchr(auth, '@', end - auth);
+	if (at == NULL)
+		return 0;
+	if (o->basic_auth == NULL) {
+		o->basic_auth = strndup(auth, at - auth);
+		if (o->basic_auth == NULL)
+			return -ENOMEM;
+		for (char *s = d = o->basic_auth; *s; s++, d++) {
+			if (s[0] == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+				*d = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+				s += 2;
+			} else {
+				*d = *s;
+			}
+		}
+		*d = '\0';
+	}
+	explicit_bzero(auth, at - auth);
+	memmove(auth, at + 1, strlen(at + 1) + 1);
+	return 0;
+}
+
+/*
+ * Overwrites every copy of secret in the command line with 'x' (/proc/PID/cmdline, ps):
+ * what reaches argv stays visible only between exec and here. Files are the safe way.
+ */
+static void scrub_argv(int argc, char **argv, const char *secret)
+{
+	size_t n = secret != NULL ? strlen(secret) : 0;
+
+	for (int i = 1; i < argc && n > 0; i++)
+		for (char *p = strstr(argv[i], secret); p != NULL; p = strstr(p + n, secret))
+			memset(p, 'x', n);
+}
+
+/* The user:pass@ of every URL in the command line, overwritten the same way. */
+static void scrub_argv_userinfo(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		for (char *u = strstr(argv[i], "://"); u != NULL; u = strstr(u, "://")) {
+			char *auth = u + 3, *end = auth + strcspn(auth, "/?#,"), *at;
+
+			at = memrchr(auth, '@', end - auth);
+			if (at != NULL)
+				memset(auth, 'x', at - auth);
+			u = end;
+		}
+	}
+}
+
 static int add_urls(struct options *o, const char *arg)
 {
 	char *copy = strdup(arg), *save = NULL, *u;
@@ -277,7 +363,8 @@ static int add_urls(struct options *o, const char *arg)
 			return -EINVAL;
 		}
 		o->url_buf[o->mc.n_urls] = strdup(u);
-		if (o->url_buf[o->mc.n_urls] == NULL) {
+		if (o->url_buf[o->mc.n_urls] == NULL ||
+		    take_userinfo(o, o->url_buf[o->mc.n_urls]) < 0) {
 			free(copy);
 			return -ENOMEM;
 		}
@@ -320,6 +407,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->set.tcp_close_ns = 10 * NSEC_PER_SEC;
 	o->set.port_reuse_ns = 70 * NSEC_PER_SEC; /* TIME_WAIT is 60 s */
 	o->set.fib_cache_ns = NSEC_PER_SEC;
+	o->set.tcp_syn_ns = 30 * NSEC_PER_SEC;
 	o->mc.max_backoff_ms = 30000;
 	o->mc.resync_ms = 300000;
 	o->mc.stream_idle_ms = 35000;
@@ -367,6 +455,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_BPFFS:
 			o->bpffs = optarg;
 			break;
+		case OPT_BPF_OBJECT:
+			o->bpf_object = optarg;
+			break;
 		case OPT_TCP_IDLE:
 			err = parse_seconds("tcp-idle", optarg, &o->set.tcp_idle_ns);
 			break;
@@ -375,6 +466,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_TCP_CLOSE:
 			err = parse_seconds("tcp-close", optarg, &o->set.tcp_close_ns);
+			break;
+		case OPT_TCP_SYN_IDLE:
+			err = parse_seconds("tcp-syn-idle", optarg, &o->set.tcp_syn_ns);
+			break;
+		case OPT_L2_ANNOUNCE:
+			o->l2_announce = true;
 			break;
 		case OPT_DETACH:
 			o->detach = true;
@@ -450,6 +547,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_API_LISTEN:
 			o->api_listen = optarg;
 			break;
+		case OPT_API_TOKENS:
+			o->api_tokens = optarg;
+			break;
 		case OPT_MAGLEV_SIZE: {
 			char *end;
 			unsigned long m = strtoul(optarg, &end, 10);
@@ -490,11 +590,25 @@ static int parse_args(int argc, char **argv, struct options *o)
 		vip_pool_parse(VIP_POOL_V6_DEFAULT, &o->sync.vip_pools[1], NULL, 0);
 		o->sync.n_vip_pools = 2;
 	}
+	if (!o->dry_run && !o->detach && o->mc.n_urls == 0 && o->state_dir != NULL &&
+	    mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
+		return log_errno(errno, "--state-dir: cannot create %s", o->state_dir);
 	if (!o->dry_run && o->mc.n_urls > 0) {
 		if (o->state_dir == NULL)
 			o->state_dir = "/var/lib/baton";
+		struct stat st;
+
 		if (mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
 			return log_errno(errno, "--state-dir: cannot create %s", o->state_dir);
+		/* Others could replace the VIP state or the exports other daemons read. */
+		if (stat(o->state_dir, &st) < 0)
+			return log_errno(errno, "--state-dir: %s", o->state_dir);
+		if (!S_ISDIR(st.st_mode) || (st.st_mode & 022)) {
+			log_err("--state-dir: %s is not a directory that only its owner can write "
+				"(mode %03o)",
+				o->state_dir, st.st_mode & 0777);
+			return -EPERM;
+		}
 		snprintf(o->vip_state_path, sizeof(o->vip_state_path), "%s/vips", o->state_dir);
 		o->sync.vip_state_path = o->vip_state_path;
 		o->sync.state_dir = o->state_dir;
@@ -624,7 +738,8 @@ static int on_neigh_req(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_prober *np)
+static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_prober *np,
+			  struct api *api)
 {
 	struct config next = {};
 	char err_msg[512];
@@ -643,6 +758,7 @@ static int load_and_apply(struct options *o, struct reconcile *rc, struct neigh_
 		return err;
 	}
 	default_snat(o, &next);
+	api_before_apply(api, &next); /* operator drains, the API's view */
 	err = reconcile_apply(rc, &next, &o->set);
 	if (!err && o->l7_routes_fd >= 0) {
 		int n = l7_publish(o->fe_fd, o->l7_routes_fd, o->l7_meta_fd, &next);
@@ -679,14 +795,27 @@ struct hook_ctx {
 	struct options *o;
 	struct neigh_prober *np;
 	struct reconcile *rc;
+	struct api *api;
+	struct sync *sy; /* NULL with a services file */
 	bool probed_all;
 };
 
-static void hook_before_apply(void *ctx, const struct config *cfg)
+static void hook_before_apply(void *ctx, struct config *cfg)
 {
 	struct hook_ctx *hc = ctx;
 
 	default_snat(hc->o, cfg);
+	api_before_apply(hc->api, cfg);
+}
+
+/* The API changed the operator drains: apply again (the file is read again too). */
+static int api_reapply(void *ctx)
+{
+	struct hook_ctx *hc = ctx;
+
+	if (hc->sy != NULL)
+		return sync_reapply(hc->sy, "drain");
+	return load_and_apply(hc->o, hc->rc, hc->np, hc->api);
 }
 
 static void hook_after_apply(void *ctx, const struct config *cfg)
@@ -751,17 +880,18 @@ static int dry_run(struct options *o)
 int main(int argc, char **argv)
 {
 	static const struct marathon_client_ops ops = { .apps = sync_on_apps,
-							.event = sync_on_event };
+							.event = sync_on_event,
+							.flush = sync_flush };
 	struct options o = {};
 	struct datapath dp = {};
 	struct reconcile rc = {};
 	struct neigh_prober np = { .fd4 = -1, .fd6 = -1 };
 	struct marathon_client mc = {};
 	struct sync sy = {};
-	struct hook_ctx hc = { .o = &o, .np = &np, .rc = &rc };
+	struct api api = {};
+	struct hook_ctx hc = { .o = &o, .np = &np, .rc = &rc, .api = &api };
 	bool marathon;
 	struct ring_buffer *rb = NULL;
-	struct api api = {};
 	sigset_t mask;
 	int sfd = -1, err;
 
@@ -769,6 +899,8 @@ int main(int argc, char **argv)
 	log_route_libbpf();
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	scrub_argv(argc, argv, o.basic_auth);
+	scrub_argv_userinfo(argc, argv);
 	if (o.dry_run) {
 		err = dry_run(&o);
 		options_free(&o);
@@ -795,7 +927,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	err = datapath_open(&dp, o.bpffs);
+	{
+		struct api_options ao = { .listen = o.api_listen,
+					  .tokens_path = o.api_tokens,
+					  .state_dir = o.state_dir,
+					  .version = BATON_VERSION,
+					  .vip_domain = o.sync.vip_domain,
+					  .ifaces = o.ifaces,
+					  .n_ifaces = o.n_ifaces };
+
+		err = api_init(&api, &ao);
+		if (err)
+			goto out;
+		if (api.have_tenants)
+			o.sync.tenants = &api.tenants;
+	}
+	err = datapath_open(&dp, o.bpffs, o.bpf_object);
 	if (err)
 		goto out;
 	o.fe_fd = bpf_map__fd(dp.skel->maps.frontends);
@@ -841,7 +988,9 @@ int main(int argc, char **argv)
 					    .after_apply = hook_after_apply,
 					    .ctx = &hc };
 
+		hc.sy = &sy;
 		err = sync_init(&sy, &o.sync, &rc, &o.set, &hooks);
+		sy.defer_rebuild = true; /* a burst of events: one apply per loop turn */
 		if (!err)
 			err = marathon_client_init(&mc, &o.mc, &ops, &sy);
 		if (err) {
@@ -851,7 +1000,7 @@ int main(int argc, char **argv)
 		marathon_client_start(&mc);
 	} else {
 		/* Maps first, program second: an attached program never sees empty maps. */
-		err = load_and_apply(&o, &rc, &np);
+		err = load_and_apply(&o, &rc, &np, &api);
 		if (err && !dp.adopted)
 			goto out;
 	}
@@ -866,11 +1015,16 @@ int main(int argc, char **argv)
 		if (err)
 			goto out;
 	}
-	if (strcmp(o.api_listen, "none") != 0) {
-		err = api_start(&api, o.api_listen, dp.skel, &rc, marathon ? &sy : NULL);
-		if (err)
-			goto out;
-	}
+	err = datapath_l2_announce(&dp, o.ifaces, o.l2_announce ? o.n_ifaces : 0);
+	if (err)
+		goto out;
+	err = api_start(&api, dp.skel, &rc, &o.set, marathon ? &sy : NULL, marathon ? &mc : NULL,
+			api_reapply, &hc);
+	if (err)
+		goto out;
+	/* Setup is over: what the loop does not need goes (docs/batond.8, SECURITY). */
+	if (caps_drop_after_setup() < 0)
+		log_warn("running with the capabilities batond started with");
 	if (marathon)
 		log_info("running; following Marathon at %s%s", o.mc.urls[0],
 			 o.mc.n_urls > 1 ? " (and failover URLs)" : "");
@@ -887,14 +1041,16 @@ int main(int argc, char **argv)
 		struct signalfd_siginfo si;
 
 		if (marathon) {
-			curl_multi_poll(mc.multi, fds, nfds, marathon_client_timeout_ms(&mc), NULL);
+			curl_multi_poll(mc.multi, fds, nfds,
+					api_timeout_ms(&api, marathon_client_timeout_ms(&mc)),
+					NULL);
 		} else {
 			struct pollfd pfds[3];
 
 			for (unsigned int i = 0; i < nfds; i++)
 				pfds[i] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
 			/* 1 s at most: the HTTP endpoint's connection timeouts need turns. */
-			if (poll(pfds, nfds, 1000) < 0 && errno != EINTR) {
+			if (poll(pfds, nfds, api_timeout_ms(&api, 1000)) < 0 && errno != EINTR) {
 				err = log_errno(errno, "poll");
 				break;
 			}
@@ -910,13 +1066,16 @@ int main(int argc, char **argv)
 		if (!fds[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
+			api_reload_tokens(&api);
 			if (marathon) {
 				log_info("SIGHUP: full fetch from Marathon");
 				marathon_client_want_fetch(&mc);
 			} else {
 				log_info("SIGHUP: reloading %s", o.config_path);
-				load_and_apply(&o, &rc, &np);
+				load_and_apply(&o, &rc, &np, &api);
 			}
+			/* An interface's MAC may have changed. */
+			datapath_l2_announce(&dp, o.ifaces, o.l2_announce ? o.n_ifaces : 0);
 			continue;
 		}
 		log_info("signal %d: exiting; the XDP program stays attached with the last state",
@@ -925,7 +1084,7 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
-	api_stop(&api);
+	api_free(&api);
 	if (marathon) {
 		marathon_client_free(&mc);
 		sync_free(&sy);

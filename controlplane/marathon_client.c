@@ -180,6 +180,8 @@ static size_t stream_write(char *p, size_t size, size_t n, void *ctx)
 	mc->stream_seen_ms = now_ms();
 	if (sse_parser_feed(&mc->sse, p, len) != 0)
 		return 0; /* garbage or an oversized event: reconnect and resync */
+	/* Time spent on the events is not silence of the stream. */
+	mc->stream_seen_ms = now_ms();
 	return len;
 }
 
@@ -370,6 +372,8 @@ void marathon_client_run(struct marathon_client *mc)
 		open_fetch(mc);
 	if (mc->stream != NULL || mc->fetch != NULL)
 		curl_multi_perform(mc->multi, &running);
+	if (mc->ops->flush != NULL)
+		mc->ops->flush(mc->ctx);
 }
 
 int marathon_client_timeout_ms(struct marathon_client *mc)

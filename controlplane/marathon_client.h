@@ -42,6 +42,9 @@ struct marathon_client_ops {
 	int (*apps)(void *ctx, const char *body, size_t len);
 	/* One stream event. Returns 1 when it calls for a full fetch, 0 otherwise. */
 	int (*event)(void *ctx, const struct sse_event *ev);
+	/* Optional: called once per marathon_client_run(), after every event it delivered
+	 * (a consumer applies a burst of events in one go there). */
+	void (*flush)(void *ctx);
 };
 
 struct mc_buf {

@@ -224,6 +224,30 @@ static int find_service(const struct reconcile *rc, const struct baton_frontend_
 	return -1;
 }
 
+int reconcile_service_id(const struct reconcile *rc, const struct baton_frontend_key *fk)
+{
+	return find_service(rc, fk);
+}
+
+int reconcile_backend_id(const struct reconcile *rc, __u8 family, const __be32 addr[4], __u16 port)
+{
+	struct baton_backend b = { .port = htons(port), .family = family };
+	int id;
+
+	memcpy(b.addr, addr, sizeof(b.addr));
+	id = find_backend(rc, &b);
+	if (id >= 0 && rc->be[id].used)
+		return id;
+	/* Allocated by the last apply, not yet in the index (rebuilt at the next one). */
+	for (__u32 i = 0; i < rc->n_new; i++) {
+		const struct rc_backend *e = &rc->be[rc->new_ids[i]];
+
+		if (e->used && memcmp(&e->b, &b, sizeof(b)) == 0)
+			return rc->new_ids[i];
+	}
+	return -1;
+}
+
 static int alloc_service(struct reconcile *rc)
 {
 	for (__u32 i = 0; i < BATON_MAX_SERVICES; i++) {
@@ -615,6 +639,7 @@ static int write_settings(struct reconcile *rc, const struct reconcile_settings 
 		.tcp_close_ns = set->tcp_close_ns,
 		.port_reuse_ns = set->port_reuse_ns,
 		.fib_cache_ns = set->fib_cache_ns,
+		.tcp_syn_ns = set->tcp_syn_ns,
 		.l7_lane_ifindex = set->l7_lane_ifindex,
 		.l7_port_min = set->l7_port_min,
 		.l7_port_max = set->l7_port_max,

@@ -20,7 +20,7 @@ struct reconcile_settings {
 	__be32 snat_v4;
 	__be32 snat_v6[4];
 	__u16 snat_port_min, snat_port_max;
-	__u64 tcp_idle_ns, udp_idle_ns, tcp_close_ns, port_reuse_ns, fib_cache_ns;
+	__u64 tcp_idle_ns, udp_idle_ns, tcp_close_ns, port_reuse_ns, fib_cache_ns, tcp_syn_ns;
 	__u32 l7_lane_ifindex; /* --l7-lane; 0 = none */
 	__u16 l7_port_min, l7_port_max;
 };
@@ -99,5 +99,9 @@ int reconcile_adopt(struct reconcile *rc);
 /* Applies cfg. On error the maps keep serving (each step is make-before-break). */
 int reconcile_apply(struct reconcile *rc, const struct config *cfg,
 		    const struct reconcile_settings *set);
+
+/* Read-only lookups for the API: the id in use for a frontend / a backend, or -1. */
+int reconcile_service_id(const struct reconcile *rc, const struct baton_frontend_key *fk);
+int reconcile_backend_id(const struct reconcile *rc, __u8 family, const __be32 addr[4], __u16 port);
 
 #endif /* BATON_RECONCILE_H */

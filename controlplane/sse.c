@@ -166,6 +166,17 @@ static void start_value(struct sse_parser *p)
 	}
 }
 
+/*
+ * An unknown field's line is bounded like a comment. Checked once the name is known
+ * (colon or line end) and on every later piece of the line, so the decision does not
+ * depend on where the stream was cut.
+ */
+static void bound_unknown(struct sse_parser *p)
+{
+	if (p->field == F_UNKNOWN && p->line_len > p->max_event_bytes)
+		drop(p, -EMSGSIZE);
+}
+
 /* Value bytes s[0..n-1] (no line end among them) of the current field. */
 static void add_value(struct sse_parser *p, const char *s, size_t n)
 {
@@ -209,8 +220,7 @@ static void add_value(struct sse_parser *p, const char *s, size_t n)
 			p->retry_new = RETRY_BAD;
 		break;
 	default: /* unknown field: skipped, but the line is bounded all the same */
-		if (p->line_len > p->max_event_bytes)
-			drop(p, -EMSGSIZE);
+		bound_unknown(p);
 		break;
 	}
 }
@@ -244,11 +254,15 @@ static void add_bytes(struct sse_parser *p, const char *s, size_t n)
 				p->name_len += c;
 			}
 			if (colon == NULL) {
-				if (p->line_len > p->max_event_bytes)
+				/* Longer than "event" and "retry": unknown whatever follows. */
+				if (p->name_len > 5 && p->line_len > p->max_event_bytes)
 					drop(p, -EMSGSIZE);
 				return;
 			}
 			start_value(p);
+			bound_unknown(p);
+			if (p->discard)
+				return;
 			p->line_state = LS_SPACE;
 			s += k + 1;
 			n -= k + 1;
@@ -259,6 +273,8 @@ static void add_bytes(struct sse_parser *p, const char *s, size_t n)
 				s++;
 				n--;
 			}
+			if (n == 0) /* "name: " cut after the space: the line may be long already */
+				bound_unknown(p);
 			break;
 		case LS_VALUE:
 			add_value(p, s, n);
@@ -310,8 +326,14 @@ static int end_line(struct sse_parser *p)
 	}
 	if (blank)
 		return dispatch(p);
-	if (p->line_state == LS_NAME) /* no colon: the whole line names a field */
+	if (p->line_state == LS_NAME) { /* no colon: the whole line names a field */
 		start_value(p);
+		bound_unknown(p);
+		if (p->discard) {
+			clear_line(p);
+			return 0;
+		}
+	}
 	if (p->line_state != LS_SKIP) {
 		switch (p->field) {
 		case F_DATA:

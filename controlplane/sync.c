@@ -16,6 +16,7 @@
 #include "reconcile.h"
 #include "l7.h"
 #include "sync.h"
+#include "tenant.h"
 #include "vip_export.h"
 
 #define HOST_TTL_S 60
@@ -65,6 +66,8 @@ static bool logged_once(struct sync *s, const char *what)
 		l->n++;
 	return false;
 }
+
+static void vip_report_free(struct sync *s);
 
 static int resolve_host(void *ctx, const char *host, __u8 *family, __be32 addr[4])
 {
@@ -180,6 +183,7 @@ void sync_free(struct sync *s)
 		free(s->logged);
 	}
 	vip_state_free(s->vips);
+	vip_report_free(s);
 	if (s->have_apps)
 		marathon_apps_free(&s->apps);
 	if (s->have_services)
@@ -256,6 +260,8 @@ static int lower_one(const struct marathon_service *ms, __u8 family, const __be3
 
 	memset(cs, 0, sizeof(*cs));
 	snprintf(cs->name, sizeof(cs->name), "%s:%u", ms->app_id, ms->port_index);
+	cs->app_id = ms->app_id;
+	cs->port_index = ms->port_index;
 	cs->family = family;
 	memcpy(cs->vip, addr, sizeof(cs->vip));
 	cs->port = ms->service_port;
@@ -274,6 +280,8 @@ static int lower_one(const struct marathon_service *ms, __u8 family, const __be3
 		memcpy(cs->backends[n].addr, mb->addr, sizeof(mb->addr));
 		cs->backends[n].port = mb->port;
 		cs->backends[n].weight = mb->weight;
+		cs->backends[n].task_id = mb->task_id;
+		cs->backends[n].draining = mb->draining;
 		n++;
 	}
 	cs->n_backends = n;
@@ -353,6 +361,42 @@ static void export_vips(struct sync *s, const struct vip_export_entry *e, size_t
 	}
 }
 
+static void vip_report_free(struct sync *s)
+{
+	for (size_t i = 0; i < s->n_vip_report; i++) {
+		free(s->vip_report[i].app_id);
+		free(s->vip_report[i].label);
+	}
+	free(s->vip_report);
+	s->vip_report = NULL;
+	s->n_vip_report = 0;
+}
+
+/* Keeps what the allocator said about every label, for the API and metrics. */
+static void vip_report_keep(struct sync *s, const struct vip_request *req,
+			    const struct vip_assignment *out, size_t n)
+{
+	struct sync_vip *v = calloc(n ? n : 1, sizeof(*v));
+
+	vip_report_free(s);
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		v[i].app_id = strdup(req[i].app_id);
+		v[i].label = strdup(req[i].label);
+		v[i].a = out[i];
+		v[i].a.app_id = v[i].app_id;
+		if (v[i].app_id == NULL || v[i].label == NULL) {
+			s->vip_report = v;
+			s->n_vip_report = i + 1;
+			vip_report_free(s);
+			return;
+		}
+	}
+	s->vip_report = v;
+	s->n_vip_report = n;
+}
+
 static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 {
 	struct vip_export_entry *exp = NULL;
@@ -367,8 +411,10 @@ static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 
 	for (size_t i = 0; i < s->services.n; i++)
 		n += s->services.v[i].mode == MARATHON_MODE_TCP ? s->services.v[i].n_vips : 0;
-	if (n == 0)
+	if (n == 0) {
+		vip_report_free(s);
 		return 0;
+	}
 	req = calloc(n, sizeof(*req));
 	out = calloc(n, sizeof(*out));
 	owner = calloc(n, sizeof(*owner));
@@ -393,6 +439,17 @@ static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 			req[k].label = ms->vips[v].raw;
 			req[k].want_v6 =
 				ms->n_backends > 0 && ms->backends[0].family == BATON_FAMILY_V6;
+			/* The tenant governing the app binds its VIPs to the tenant's pools. */
+			{
+				const struct tenant *t = tenant_for_app(s->o.tenants, ms->app_id);
+
+				if (tenant_restricts_vips(t)) {
+					req[k].restricted = true;
+					req[k].pools = t->pools;
+					req[k].n_pools = t->n_pools;
+					req[k].tenant = t->name;
+				}
+			}
 			owner[k++] = ms;
 		}
 	}
@@ -402,6 +459,7 @@ static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 		ret = r;
 		goto done;
 	}
+	vip_report_keep(s, req, out, n);
 	for (size_t i = 0; i < n; i++) {
 		struct config_service *cs = &cfg->services[cfg->n_services];
 		char text[INET6_ADDRSTRLEN];
@@ -415,6 +473,7 @@ static int lower_vips(struct sync *s, struct config *cfg, bool persist)
 		if (ret)
 			goto done;
 		cs->port = out[i].port;
+		cs->is_vip = true;
 		snprintf(cs->name, sizeof(cs->name), "%s:%u vip", owner[i]->app_id,
 			 owner[i]->port_index);
 		cfg->n_services++;
@@ -525,6 +584,39 @@ static void report_once(struct sync *s, const struct marathon_services *svcs)
 	}
 }
 
+static __u64 wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Marathon's event timestamp ("2026-11-25T00:00:02.000Z") in ms since the epoch; 0: none. */
+static __u64 event_time_ms(const char *ts)
+{
+	struct tm tm = {};
+	const char *p = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	unsigned int ms = 0;
+
+	if (p == NULL)
+		return 0;
+	if (*p == '.') {
+		int digits = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (digits++ < 3)
+				ms = ms * 10 + (*p - '0');
+		while (digits > 0 && digits < 3) {
+			ms *= 10;
+			digits++;
+		}
+	}
+	if (*p != 'Z')
+		return 0;
+	return (__u64)timegm(&tm) * 1000 + ms;
+}
+
 /* Services from the model, lowered and applied; why: "fetch" or the event's type. */
 static int rebuild(struct sync *s, const char *why)
 {
@@ -536,6 +628,7 @@ static int rebuild(struct sync *s, const char *why)
 	size_t n_addrs, n_backends = 0;
 	int err;
 
+	s->pending = 0; /* the model as it is now, deferred events included */
 	err = marathon_services_build(&s->apps, &s->mo, &next, &probs);
 	log_problems("services", &probs);
 	marathon_problems_free(&probs);
@@ -573,6 +666,7 @@ static int rebuild(struct sync *s, const char *why)
 		s->hooks.before_apply(s->hooks.ctx, &cfg);
 	err = reconcile_apply(s->rc, &cfg, s->set);
 	s->applies++;
+	s->last_apply_ms = wall_ms();
 	if (err) {
 		s->apply_errors++;
 	} else {
@@ -586,6 +680,13 @@ static int rebuild(struct sync *s, const char *why)
 	}
 	config_free(&cfg);
 	return err;
+}
+
+int sync_reapply(struct sync *s, const char *why)
+{
+	if (!s->have_apps || s->rc == NULL)
+		return 0; /* nothing applied yet: the first fetch will carry the drains */
+	return rebuild(s, why);
 }
 
 int sync_on_apps(void *ctx, const char *body, size_t len)
@@ -618,6 +719,7 @@ int sync_on_apps(void *ctx, const char *body, size_t len)
 	s->apps = next;
 	s->have_apps = true;
 	s->fetches_applied++;
+	s->last_fetch_ms = wall_ms();
 	rebuild(s, "fetch");
 	return 0;
 }
@@ -645,6 +747,12 @@ int sync_on_event(void *ctx, const struct sse_event *sev)
 		log_warn("event %.*s skipped: %s; asking for a full fetch", (int)sev->type_len,
 			 sev->type, err_msg);
 		return 1;
+	}
+	s->last_event_ms = wall_ms();
+	{
+		__u64 t = event_time_ms(ev.timestamp);
+
+		s->last_event_lag_ms = t ? (long long)(s->last_event_ms - t) : -1;
 	}
 	switch (ev.kind) {
 	case MARATHON_EV_APP_CHANGED:
@@ -701,7 +809,30 @@ int sync_on_event(void *ctx, const struct sse_event *sev)
 	if (r == MARATHON_APPLY_CHANGED) {
 		log_debug("event %s: app %s task %s %s", ev.type, ev.app_id, ev.task_id,
 			  ev.task_status);
-		rebuild(s, ev.type);
+		if (!s->defer_rebuild) {
+			rebuild(s, ev.type);
+		} else {
+			if (s->pending == 0)
+				snprintf(s->pending_why, sizeof(s->pending_why), "%s", ev.type);
+			else if (strcmp(s->pending_why, ev.type) != 0)
+				snprintf(s->pending_why, sizeof(s->pending_why), "mixed");
+			s->pending++;
+		}
 	}
 	return 0;
+}
+
+void sync_flush(void *ctx)
+{
+	struct sync *s = ctx;
+	char why[80];
+
+	if (s->pending == 0)
+		return;
+	/* One event: "(status_update_event)", as when applied at once; more: "(TYPE xN)". */
+	if (s->pending == 1)
+		snprintf(why, sizeof(why), "%s", s->pending_why);
+	else
+		snprintf(why, sizeof(why), "%s x%u", s->pending_why, s->pending);
+	rebuild(s, why);
 }

@@ -179,6 +179,22 @@ static bool pool_usable(const struct vip_pool *p, __u8 family, const __be32 addr
 	return off >= lo && off - lo < n;
 }
 
+bool vip_pools_contain(const struct vip_pool *pools, size_t n, __u8 family, const __be32 addr[4])
+{
+	for (size_t i = 0; i < n; i++)
+		if (pool_contains(&pools[i], family, addr))
+			return true;
+	return false;
+}
+
+const char *vip_status_name(enum vip_status s)
+{
+	static const char *const names[] = { "ok",	  "bad_label", "conflict",
+					     "exhausted", "no_pool",   "refused" };
+
+	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
 static const struct vip_pool *pool_of(const struct vip_pool *pools, size_t n, __u8 family)
 {
 	size_t i;
@@ -629,6 +645,28 @@ static void set_conflict(struct vip_assignment *o, const struct vip_request *req
 		 req[holder].port_index);
 }
 
+static void set_refused(struct vip_assignment *o, const struct vip_request *rq, const char *what)
+{
+	char l[ECHO_MAX], app[ECHO_MAX], t[ECHO_MAX], a[INET6_ADDRSTRLEN];
+
+	o->status = VIP_REFUSED;
+	inet_ntop(o->family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, o->addr, a, sizeof(a));
+	snprintf(o->message, sizeof(o->message),
+		 "app %s port %u: VIP label \"%s\": %s%s outside the VIP pools of tenant %s",
+		 TEXT_ECHO(rq->app_id != NULL ? rq->app_id : "?", app), rq->port_index,
+		 TEXT_ECHO(rq->label, l), what, o->family ? a : "",
+		 TEXT_ECHO(rq->tenant != NULL ? rq->tenant : "?", t));
+}
+
+/* The pool a named request allocates from: its tenant's, or the global one. */
+static const struct vip_pool *req_pool(const struct vip_request *rq, const struct vip_pool *pools,
+				       size_t n_pools, __u8 family)
+{
+	if (rq->restricted)
+		return pool_of(rq->pools, rq->n_pools, family);
+	return pool_of(pools, n_pools, family);
+}
+
 /* Two requests claim one endpoint: (family, addr, port) or (name, family, port). */
 static bool same_endpoint(const struct parsed *a, const struct parsed *b)
 {
@@ -740,6 +778,21 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 			memcpy(out[i].addr, p[i].addr, sizeof(out[i].addr));
 			strcpy(out[i].name, p[i].name);
 		}
+		if (!p[i].ok || !req[i].restricted)
+			continue;
+		if (!p[i].named &&
+		    !vip_pools_contain(req[i].pools, req[i].n_pools, p[i].family, p[i].addr)) {
+			set_refused(&out[i], &req[i], "address ");
+			p[i].ok = 0;
+		} else if (p[i].named &&
+			   pool_of(req[i].pools, req[i].n_pools, p[i].family) == NULL) {
+			out[i].family = 0;
+			set_refused(&out[i], &req[i],
+				    p[i].family == BATON_FAMILY_V4
+					    ? "IPv4 named VIP: every address is"
+					    : "IPv6 named VIP: every address is");
+			p[i].ok = 0;
+		}
 	}
 
 	/* 2. One endpoint, several requests: the first in request order keeps it. */
@@ -747,7 +800,8 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 	for (i = 0; i < n; i++)
 		if (p[i].ok)
 			idx[m++] = i;
-	qsort_r(idx, m, sizeof(*idx), endpoint_order, p);
+	if (m > 1) /* idx is NULL when there is no request: qsort_r() wants an array */
+		qsort_r(idx, m, sizeof(*idx), endpoint_order, p);
 	for (i = 1; i < m; i++) {
 		for (j = i; j > 0 && same_endpoint(&p[idx[j - 1]], &p[idx[i]]); j--)
 			;
@@ -763,7 +817,7 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 
 		if (!p[i].ok || !p[i].named || state_find(&next, p[i].name, p[i].family))
 			continue;
-		pool = pool_of(pools, n_pools, p[i].family);
+		pool = req_pool(&req[i], pools, n_pools, p[i].family);
 		old = state_find(s, p[i].name, p[i].family);
 		if (old == NULL || pool == NULL || !pool_usable(pool, old->family, old->addr))
 			continue;
@@ -800,10 +854,11 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 	for (i = 0; i < n; i++)
 		if (p[i].ok && p[i].named)
 			idx[m++] = i;
-	qsort_r(idx, m, sizeof(*idx), named_order, p);
+	if (m > 1)
+		qsort_r(idx, m, sizeof(*idx), named_order, p);
 	for (i = 0; i < m; i++) {
 		const struct parsed *q = &p[idx[i]];
-		const struct vip_pool *pool = pool_of(pools, n_pools, q->family);
+		const struct vip_pool *pool = req_pool(&req[idx[i]], pools, n_pools, q->family);
 		struct vip_entry v = { 0 };
 
 		if (pool == NULL || state_find(&next, q->name, q->family) != NULL)
@@ -828,13 +883,17 @@ int vip_allocate(struct vip_state *s, const struct vip_pool *pools, size_t n_poo
 		v = state_find(&next, p[i].name, p[i].family);
 		if (v != NULL) {
 			memcpy(out[i].addr, v->addr, sizeof(out[i].addr));
+			/* The name's first request chose the pool; another tenant's may not. */
+			if (out[i].status == VIP_OK && req[i].restricted &&
+			    !vip_pools_contain(req[i].pools, req[i].n_pools, v->family, v->addr))
+				set_refused(&out[i], &req[i], "named VIP at ");
 			continue;
 		}
 		if (out[i].status != VIP_OK)
 			continue;
 		TEXT_ECHO(req[i].app_id != NULL ? req[i].app_id : "?", app);
 		TEXT_ECHO(req[i].label, l);
-		if (pool_of(pools, n_pools, p[i].family) == NULL) {
+		if (req_pool(&req[i], pools, n_pools, p[i].family) == NULL) {
 			out[i].status = VIP_NO_POOL;
 			snprintf(out[i].message, sizeof(out[i].message),
 				 "app %s port %u: VIP label \"%s\": no %s VIP pool", app,

@@ -53,6 +53,16 @@ struct vip_request {
 	__u32 port_index;
 	const char *label; /* raw value of the VIP_n label */
 	bool want_v6;	   /* named VIP: allocate from the IPv6 pool instead of IPv4 */
+	/*
+	 * Tenant restriction (see tenant.h): when set, a named VIP is allocated from the
+	 * first of these pools of its family instead of the global one, and an address
+	 * (named or explicit) outside all of them is VIP_REFUSED. A refused explicit
+	 * address takes part in no conflict: it cannot take an endpoint from anyone.
+	 */
+	bool restricted;
+	const struct vip_pool *pools;
+	size_t n_pools;
+	const char *tenant; /* for messages */
 };
 
 enum vip_status {
@@ -61,7 +71,14 @@ enum vip_status {
 	VIP_CONFLICT,  /* endpoint held by request `holder` */
 	VIP_EXHAUSTED, /* no free address left in the pool */
 	VIP_NO_POOL,   /* named VIP of a family without a pool */
+	VIP_REFUSED,   /* outside the pools of the app's tenant (vip_request.restricted) */
 };
+
+/* "ok", "bad_label", "conflict", "exhausted", "no_pool", "refused". */
+const char *vip_status_name(enum vip_status s);
+
+/* Is (family, addr) inside one of pools[0..n-1]? */
+bool vip_pools_contain(const struct vip_pool *pools, size_t n, __u8 family, const __be32 addr[4]);
 
 struct vip_assignment {
 	const char *app_id; /* from the request */

@@ -23,8 +23,10 @@
 #define BATON_MAX_FRONTENDS 65536
 #define BATON_MAX_SERVICES 32768
 #define BATON_MAX_BACKENDS 131072
-#define BATON_FLOWS_DEFAULT 262144 /* entries; each flow takes two */
-#define BATON_MAGLEV_DEFAULT 65537 /* default lookup table size, a prime */
+#define BATON_FLOWS_DEFAULT 262144    /* flows; each takes two entries */
+#define BATON_SYN_FLOWS_DEFAULT 16384 /* embryonic TCP flows (handshake not complete) */
+#define BATON_MAX_L2_IFACES 64	      /* interfaces answering ARP / NDP for the VIPs */
+#define BATON_MAGLEV_DEFAULT 65537    /* default lookup table size, a prime */
 #define BATON_MAGLEV_MIN 7
 #define BATON_MAGLEV_MAX 1048573 /* largest prime below 2^20 */
 
@@ -88,8 +90,11 @@ struct baton_backend {
 #define BATON_MAGLEV_SIZE_SLOT 0
 
 /*
- * Flow table: one LRU hash holding both directions of every flow. The key is the
- * packet's 5-tuple as it arrives; the value says how it leaves.
+ * Flow tables: LRU hashes holding both directions of every flow. The key is the
+ * packet's 5-tuple as it arrives; the value says how it leaves. A TCP flow starts in
+ * the small embryonic table (syn_flows) and moves to the main one (flows) with the
+ * client's first ACK, so a flood of SYNs only churns the embryonic table. UDP flows
+ * go straight to the main table.
  */
 struct baton_flow_key {
 	__be32 saddr[4]; /* be */
@@ -141,6 +146,7 @@ struct baton_config {
 	__u64 tcp_close_ns;  /* grace after both FINs / an RST before the entry ends */
 	__u64 port_reuse_ns; /* a SNAT port is not reused towards a backend before this */
 	__u64 fib_cache_ns;  /* how long a flow keeps its resolved next hop */
+	__u64 tcp_syn_ns;    /* an embryonic TCP flow idle this long is gone; 0: tcp_idle_ns */
 	/*
 	 * L7 lane: the interface whose far end is baton-l7 (0 = none: L7 frontends drop).
 	 * Unbound TCP for an F_L7 frontend, and TCP to a SNAT address on a port in
@@ -151,6 +157,16 @@ struct baton_config {
 	__u32 l7_lane_ifindex;
 	__u16 l7_port_min; /* host order, inclusive; disjoint from snat_port_* */
 	__u16 l7_port_max;
+};
+
+/*
+ * ARP / NDP responder (batond --l2-announce): an interface with an entry here answers
+ * ARP requests and neighbour solicitations for every VIP address (the frontend map's
+ * address entries) with its MAC. No entry: ARP and NDP pass to the kernel untouched.
+ */
+struct baton_l2_iface {
+	__u8 mac[6]; /* the interface's own address */
+	__u8 pad[2];
 };
 
 /* Per-CPU counters, per service and per backend. */
@@ -173,6 +189,8 @@ struct baton_stats {
 	X(FWD_TX, "fwd_tx")			  /* forwarded back out the ingress port */    \
 	X(FWD_REDIRECT, "fwd_redirect")		  /* forwarded out another port */             \
 	X(TX_RST_NO_BACKEND, "tx_rst_no_backend") /* TCP to a service without backends: RST */ \
+	X(TX_ARP_REPLY, "tx_arp_reply")		  /* ARP request for a VIP answered */         \
+	X(TX_ND_ADVERT, "tx_nd_advert")		  /* neighbour solicitation for a VIP */       \
 	X(DROP_TRUNCATED, "drop_truncated")	  /* header cut short or bad length */         \
 	X(DROP_IP_OPTIONS, "drop_ip_options")	  /* IPv4 options towards a VIP */             \
 	X(DROP_FRAGMENT, "drop_fragment")	  /* fragment towards a VIP */                 \
@@ -306,9 +324,10 @@ _Static_assert(sizeof(struct baton_frontend) == 8, "frontend layout");
 _Static_assert(sizeof(struct baton_backend) == 20, "backend layout");
 _Static_assert(sizeof(struct baton_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct baton_flow) == 96, "flow layout");
-_Static_assert(sizeof(struct baton_config) == 80, "config layout");
+_Static_assert(sizeof(struct baton_config) == 88, "config layout");
 _Static_assert(sizeof(struct baton_l7_route) == 284, "l7 route layout");
 _Static_assert(sizeof(struct baton_l7_meta) == 24, "l7 meta layout");
+_Static_assert(sizeof(struct baton_l2_iface) == 8, "l2 interface layout");
 _Static_assert(sizeof(struct baton_stats) == 24, "stats layout");
 _Static_assert(sizeof(struct baton_neigh_req) == 24, "neigh request layout");
 #endif

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include <bpf/libbpf.h>
 
+#include "apiview.h"
 #include "baton_abi.h"
 #include "baton.skel.h"
 #include "config.h"
@@ -196,7 +197,38 @@ int main(int argc, char **argv)
 	       t_build * 1e3, t_build / base);
 	printf("%-44s %10.1f %10.2f\n", "sync_lower (services -> frontends)", t_lower * 1e3,
 	       t_lower / base);
+	{
+		/* What the HTTP API adds to every apply (a copy), and to a request after one. */
+		struct view_capture cap = {};
+		struct view v;
+		double t_cap, t_view;
 
+		/* Median of 11 (one capture replaces the last, as in batond). */
+		double caps[11];
+
+		for (int r = 0; r < 11; r++) {
+			t = now_s();
+			if (view_capture(&cfg, &cap) != 0) {
+				fprintf(stderr, "bench_sync: view_capture failed\n");
+				return 1;
+			}
+			caps[r] = now_s() - t;
+		}
+		qsort(caps, 11, sizeof(caps[0]), cmp_double);
+		t_cap = caps[5];
+		t = now_s();
+		if (view_build(cap.cfg, &v) != 0) {
+			fprintf(stderr, "bench_sync: view_build failed\n");
+			return 1;
+		}
+		t_view = now_s() - t;
+		view_free(&v);
+		view_capture_free(&cap);
+		printf("%-44s %10.1f %10.2f\n", "view_capture (API, every apply; median of 11)",
+		       t_cap * 1e3, t_cap / base);
+		printf("%-44s %10.1f %10.2f\n", "view_build (API, first request after one)",
+		       t_view * 1e3, t_view / base);
+	}
 	if (geteuid() == 0)
 		skel = baton_bpf__open_and_load();
 	if (skel == NULL) {

@@ -7,10 +7,13 @@
  *   nonvip   TCP packet to an address that is no VIP (the host's own traffic)
  *   est      client -> VIP ACK of an existing flow (flow hit, rewrite, XDP_TX)
  *   new      client -> VIP SYN, each from a new client address:port (Maglev, SNAT
- *            port, two flow inserts, fib lookup, XDP_TX)
+ *            port, two inserts into the embryonic table, fib lookup, XDP_TX)
+ *   promote  the client's ACK completing such a handshake (its SYN sent untimed just
+ *            before): the flow moves from the embryonic table to the main one
  *   reply    backend -> SNAT address ACK of the existing flow (reply entry, XDP_TX)
- *   many     client -> VIP ACKs cycling through all the flows "new" made: the flow
- *            table touched all over, as by real traffic, instead of one hot entry
+ *   many     client -> VIP ACKs cycling through N established flows (opened with a SYN
+ *            and an ACK each beforehand): the flow table touched all over, as by
+ *            real traffic, instead of one hot entry
  *
  * Method. A test run with repeat > 1 hands the rewritten packet to the next repeat, so
  * for every case that rewrites, repeat would measure another path after the first
@@ -103,7 +106,9 @@ static uint8_t mac_be[NR_BACKENDS][6]; /* backend i: 02:00:00:00:0b:i */
 #define PP_SNAT_PORT 50000	  /* outside the SNAT range: no collision */
 #define NEW_NET4 0xc6120000u	  /* 198.18.0.0/15: new flows' clients */
 #define NEW_NET6 "2001:db8:c::"
-#define NEW_PORTS 60000 /* client ports per new-flow client address */
+#define NEW_PORTS 60000		       /* client ports per new-flow client address */
+#define MANY_BASE (100 * NEW_PORTS)    /* client numbers of the "many" flows */
+#define PROMOTE_BASE (200 * NEW_PORTS) /* and of the "promote" handshakes */
 
 static int ifindex;
 static struct baton_bpf *skel;
@@ -327,6 +332,7 @@ enum kind {
 	K_NONVIP,
 	K_EST,
 	K_NEW,
+	K_PROMOTE,
 	K_REPLY,
 	K_EST_MANY
 };
@@ -339,10 +345,10 @@ struct bcase {
 	int prog_fd;
 	int want;	  /* verdict */
 	int reason;	  /* Baton's reason counter, -1 for the trivial programs */
-	uint8_t pkt[128]; /* fixed packet (all but K_NEW, K_EST_MANY) */
+	uint8_t pkt[128]; /* fixed packet (all but K_NEW, K_PROMOTE, K_EST_MANY) */
 	int len;
-	uint32_t seq;	    /* K_NEW: runs so far, each one a new client address:port */
-	uint32_t nflows;    /* K_EST_MANY: ACKs cycle through the first nflows of those */
+	uint32_t seq;	    /* K_NEW, K_PROMOTE: runs so far, each a new client address:port */
+	uint32_t nflows;    /* K_EST_MANY: ACKs cycle through this many flows */
 	struct tuple reply; /* K_EST: what the output must be */
 	uint32_t *ns;
 	int n;
@@ -377,6 +383,21 @@ static struct tuple new_client(int family, uint32_t seq)
 	return t;
 }
 
+/* The SYN that opens flow t (embryonic), outside any measurement. */
+static int syn_untimed(const struct bcase *c, const struct tuple *t)
+{
+	uint8_t buf[128];
+	struct fx_run r = { .in = buf, .ifindex = ifindex, .repeat = 1 };
+
+	r.len = (uint32_t)build_tcp(buf, sizeof(buf), t, TH_SYN);
+	if (fx_xdp_run(c->prog_fd, &r) || r.retval != XDP_TX) {
+		fprintf(stderr, "%s: SYN opening a flow: %s\n", c->name,
+			fx_xdp_action_name(r.retval));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * One test run, repeat = 1, on a fresh copy of the case's packet. With out != NULL
  * the output packet is returned. Returns the in-kernel duration in ns, or -1.
@@ -394,8 +415,15 @@ static long run_one(struct bcase *c, uint8_t *out, uint32_t *out_len, uint32_t *
 		r.len = (uint32_t)build_tcp(buf, sizeof(buf), &t, TH_SYN);
 		r.in = buf;
 	} else if (c->kind == K_EST_MANY) {
-		struct tuple t = new_client(c->family, c->seq++ % c->nflows);
+		struct tuple t = new_client(c->family, MANY_BASE + c->seq++ % c->nflows);
 
+		r.len = (uint32_t)build_tcp(buf, sizeof(buf), &t, TH_ACK);
+		r.in = buf;
+	} else if (c->kind == K_PROMOTE) {
+		struct tuple t = new_client(c->family, PROMOTE_BASE + c->seq++);
+
+		if (syn_untimed(c, &t))
+			return -1;
 		r.len = (uint32_t)build_tcp(buf, sizeof(buf), &t, TH_ACK);
 		r.in = buf;
 	}
@@ -451,7 +479,7 @@ static int check_output(struct bcase *c)
 	fx_addr(c->family, c->family == 4 ? SNAT4 : SNAT6, snat);
 	if (memcmp(smac, mac_if, 6)) {
 		snprintf(err, sizeof(err), "source MAC is not %s's", IF_NAME);
-	} else if (c->kind == K_NEW || c->kind == K_EST_MANY) {
+	} else if (c->kind == K_NEW || c->kind == K_EST_MANY || c->kind == K_PROMOTE) {
 		/* To a backend from the SNAT address, a port of this CPU's share. */
 		int ncpu = fx_nr_cpus();
 
@@ -512,7 +540,8 @@ static int run_block(struct bcase *c, int n, bool record)
 	if (c->reason >= 0) {
 		uint64_t d = reason_count((uint32_t)c->reason) - before[c->reason];
 
-		if (d != (uint64_t)n) {
+		/* K_PROMOTE: the untimed SYN of each run counts too. */
+		if (d != (uint64_t)n * (c->kind == K_PROMOTE ? 2 : 1)) {
 			fprintf(stderr, "%s: %llu of %d runs counted as %s\n", c->name,
 				(unsigned long long)d, n, baton_reason_name((uint32_t)c->reason));
 			print_reason_deltas(before);
@@ -600,7 +629,7 @@ static int flow_of(const struct tuple *t, struct baton_flow *out)
 	return 0;
 }
 
-/* One SYN through the program, then its forward entry from the flows map. */
+/* A SYN and an ACK through the program, then the forward entry from the flows map. */
 static int make_flow(int family, struct tuple *t, struct baton_flow *fwd)
 {
 	struct bcase syn = { .name = "setup SYN", .kind = K_TRIV_PASS, .family = family };
@@ -613,13 +642,16 @@ static int make_flow(int family, struct tuple *t, struct baton_flow *fwd)
 	t->sport = CLIENT_PORT;
 	t->dport = VIP_PORT;
 	syn.prog_fd = bpf_program__fd(skel->progs.baton_xdp);
-	syn.len = build_tcp(syn.pkt, sizeof(syn.pkt), t, TH_SYN);
-	if (run_one(&syn, NULL, NULL, &retval) < 0)
-		return -1;
-	if (retval != XDP_TX) {
-		fprintf(stderr, "setup: SYN of IPv%d flow: verdict %s, want XDP_TX\n", family,
-			fx_xdp_action_name(retval));
-		return -1;
+	/* The SYN opens it embryonic, the ACK moves it to the main table. */
+	for (int i = 0; i < 2; i++) {
+		syn.len = build_tcp(syn.pkt, sizeof(syn.pkt), t, i ? TH_ACK : TH_SYN);
+		if (run_one(&syn, NULL, NULL, &retval) < 0)
+			return -1;
+		if (retval != XDP_TX) {
+			fprintf(stderr, "setup: %s of IPv%d flow: verdict %s, want XDP_TX\n",
+				i ? "ACK" : "SYN", family, fx_xdp_action_name(retval));
+			return -1;
+		}
 	}
 	return flow_of(t, fwd);
 }
@@ -721,11 +753,13 @@ int main(int argc, char **argv)
 		N4,
 		E4,
 		F4,
+		P4,
 		R4,
 		M4,
 		N6,
 		E6,
 		F6,
+		P6,
 		R6,
 		M6,
 		PP,
@@ -737,11 +771,13 @@ int main(int argc, char **argv)
 		[N4] = { "IPv4 non-VIP pass", "v4_nonvip_pass", K_NONVIP, 4 },
 		[E4] = { "IPv4 established", "v4_established", K_EST, 4 },
 		[F4] = { "IPv4 new flow (SYN)", "v4_new_flow", K_NEW, 4 },
+		[P4] = { "IPv4 handshake ACK (promote)", "v4_promote", K_PROMOTE, 4 },
 		[R4] = { "IPv4 reply", "v4_reply", K_REPLY, 4 },
 		[M4] = { "IPv4 established, N flows", "v4_established_many", K_EST_MANY, 4 },
 		[N6] = { "IPv6 non-VIP pass", "v6_nonvip_pass", K_NONVIP, 6 },
 		[E6] = { "IPv6 established", "v6_established", K_EST, 6 },
 		[F6] = { "IPv6 new flow (SYN)", "v6_new_flow", K_NEW, 6 },
+		[P6] = { "IPv6 handshake ACK (promote)", "v6_promote", K_PROMOTE, 6 },
 		[R6] = { "IPv6 reply", "v6_reply", K_REPLY, 6 },
 		[M6] = { "IPv6 established, N flows", "v6_established_many", K_EST_MANY, 6 },
 		[PP] = { "IPv4 established ping-pong", "v4_established_pingpong", K_EST, 4 },
@@ -902,17 +938,29 @@ int main(int argc, char **argv)
 				return 1;
 	}
 	/*
-	 * Established flows, many of them: ACKs cycling through the flows the new-flow case
-	 * made, so the flow table is touched all over as with real traffic (the est case hits
-	 * one hot entry). One pass unrecorded (each flow's first packet resolves and caches its
-	 * next hop), then `runs` recorded packets; a pass takes far less than fib_cache_ns.
+	 * Established flows, many of them: `runs` flows, each opened with a SYN and an ACK,
+	 * then ACKs cycling through them, so the flow table is touched all over as with real
+	 * traffic (the est case hits one hot entry). One pass unrecorded, then `runs`
+	 * recorded packets; a pass takes far less than fib_cache_ns.
 	 */
 	for (int f = 4; f <= 6; f += 2) {
 		struct bcase *c = &cs[f == 4 ? M4 : M6];
 
-		c->nflows = cs[f == 4 ? F4 : F6].seq;
-		if (c->nflows > (uint32_t)runs)
-			c->nflows = (uint32_t)runs;
+		c->nflows = (uint32_t)runs;
+		for (uint32_t i = 0; i < c->nflows; i++) {
+			struct tuple nt = new_client(f, MANY_BASE + i);
+			uint32_t retval;
+
+			if (syn_untimed(c, &nt))
+				return 1;
+			c->len = build_tcp(c->pkt, sizeof(c->pkt), &nt, TH_ACK);
+			c->kind = K_EST;
+			if (run_one(c, NULL, NULL, &retval) < 0 || retval != XDP_TX) {
+				fprintf(stderr, "%s: opening flow %u failed\n", c->name, i);
+				return 1;
+			}
+			c->kind = K_EST_MANY;
+		}
 		if (asprintf((char **)&c->name, "IPv%d established, %u flows", f, c->nflows) < 0)
 			return 1;
 		if (check_output(c) || run_block(c, (int)c->nflows - 1, false))

@@ -257,42 +257,14 @@ then changes the cluster under live traffic.
 TXT
 
 step "topology: namespaces $BT_PREFIX-{cl,lb} and the stand-in's $BT_PREFIX-{net,agent1..3}"
-bt_ns_new "$BT_LB"
-bt_ns "$BT_LB" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
-ip -n "$BT_CL" link set lo up
-ip -n "$BT_LB" link add lbc type veth peer name cl0 netns "$BT_CL" || bt_fail "veth lbc"
-ip -n "$BT_LB" addr add "$LB_CL/24" dev lbc
-ip -n "$BT_CL" addr add "$CL_ADDR/24" dev cl0
-ip -n "$BT_LB" link set lbc up
-ip -n "$BT_CL" link set cl0 up
-# Senders whose packets XDP rewrites send full checksums; a veth that XDP redirects
-# into needs GRO on its peer to take the frames.
-bt_ns "$BT_CL" ethtool -K cl0 tx off gro on >/dev/null 2>&1 || bt_fail "ethtool cl0"
+bt_lb_client_arm "$LB_CL" "$CL_ADDR"
 
 daemon_in "$BT_LB" "$BT_PY" "$SIM" --listen 127.0.0.1:8080 --agents 3 --prefix "$BT_PREFIX" \
 	--agent-net "$AGENT_NET" >"$BT_RUN/sim.json" 2>"$BT_RUN/sim.log"
 SIM_PID=$BT_LAST_PID
 bt_wait_line "$BT_RUN/sim.json" '"event": *"ready"' 20 ||
 	bt_fail "the Marathon stand-in did not start: $(tail -n 5 "$BT_RUN/sim.log")"
-"$BT_PY" "$SIM" connect --prefix "$BT_PREFIX" --netns "$BT_LB" --address "$LB_AG/24" \
-	--ifname lbb >"$BT_RUN/connect.json" 2>>"$BT_RUN/sim.log" ||
-	bt_fail "cannot attach $BT_LB to the agents' bridge: $(tail -n 3 "$BT_RUN/sim.log")"
-BRIDGE_PORT=$("$BT_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["bridge_port"])' "$BT_RUN/connect.json")
-bt_ns "$BT_PREFIX-net" ethtool -K "$BRIDGE_PORT" gro on >/dev/null 2>&1 || bt_fail "ethtool gro on ($BRIDGE_PORT)"
-for k in 1 2 3; do
-	bt_ns "$BT_PREFIX-agent$k" ethtool -K eth0 tx off >/dev/null 2>&1 || bt_fail "ethtool tx off (agent$k)"
-done
-# Until link watch activates a device its qdisc is noop and drops what is sent.
-deadline=$((SECONDS + 10))
-for pair in "$BT_CL cl0" "$BT_LB lbc" "$BT_LB lbb" "$BT_PREFIX-net $BRIDGE_PORT" \
-	"$BT_PREFIX-agent1 eth0" "$BT_PREFIX-agent2 eth0" "$BT_PREFIX-agent3 eth0"; do
-	set -- $pair
-	until ip -n "$1" link show dev "$2" | grep -q 'state UP' &&
-		! ip -n "$1" link show dev "$2" | grep -q 'qdisc noop'; do
-		[ $SECONDS -lt $deadline ] || bt_fail "$2 in $1 did not come up"
-		sleep 0.05
-	done
-done
+bt_sim_attach "$SIM" "$LB_AG/24" 3 # lbb on the agents' bridge; waits for every link
 cat <<TXT
   client      $BT_CL           cl0 $CL_ADDR
   lb          $BT_LB           lbc $LB_CL (towards the client: where the services answer)

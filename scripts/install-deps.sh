@@ -14,8 +14,14 @@ packages=(
 	libbpf-dev bpftool libxdp-dev linux-libc-dev
 	libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
 	libdpdk-dev dpdk # baton-l7 (the L7 lane: EAL, mempools, the net_af_xdp PMD)
+	# fuzzing (libFuzzer runtime for clang 14), memory checking
+	libclang-rt-14-dev valgrind
 	# tests and demo: namespaces, real clients and servers
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod openssl
+	# the API tests read its JSON
+	jq
+	# benchmarks (perf/): DPDK for baton-pktgen, the peers and the load tools of perf/suite.sh
+	iptables haproxy nginx-light wrk iperf3 gnuplot-nox
 )
 
 export DEBIAN_FRONTEND=noninteractive

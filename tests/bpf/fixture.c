@@ -206,6 +206,7 @@ void fx_config_init(struct baton_config *cfg, const char *snat4, const char *sna
 	cfg->tcp_close_ns = 10ull * 1000000000ull;
 	cfg->port_reuse_ns = 120ull * 1000000000ull;
 	cfg->fib_cache_ns = 1000000000ull;
+	cfg->tcp_syn_ns = 30ull * 1000000000ull;
 }
 
 int fx_put_config(struct baton_bpf *skel, const struct baton_config *cfg)

@@ -74,7 +74,8 @@ int fx_nr_cpus(void); /* libbpf_num_possible_cpus(), cached; exits if it fails *
 
 /*
  * abi_version, nr_cpus, the SNAT addresses, and these defaults: SNAT ports 1024-32767,
- * TCP idle 3600 s, UDP idle 60 s, TCP close 10 s, port reuse 120 s, next hop cache 1 s.
+ * TCP idle 3600 s, UDP idle 60 s, TCP close 10 s, port reuse 120 s, next hop cache 1 s,
+ * embryonic TCP idle 30 s.
  */
 void fx_config_init(struct baton_config *cfg, const char *snat4, const char *snat6);
 int fx_put_config(struct baton_bpf *skel, const struct baton_config *cfg);

@@ -402,6 +402,8 @@ static void common_setup(void)
 	__u32 id;
 
 	must(fx_map_clear(map_fd(skel->maps.flows)));
+	must(fx_map_clear(map_fd(skel->maps.syn_flows)));
+	must(fx_map_clear(map_fd(skel->maps.l2_ifaces)));
 	must(fx_map_clear(map_fd(skel->maps.frontends)));
 	for (id = 0; id < 16; id++)
 		must(fx_percpu_zero(map_fd(skel->maps.snat_cur), id, sizeof(__u32)));
@@ -604,9 +606,11 @@ static int learn_port(const struct xdp_case *c, int sentinel, uint16_t port, cha
 
 /* ---- Flow table checks ---- */
 
+/* An entry in the main flow table or, for a TCP handshake in progress, the embryonic one. */
 static int lookup_flow(const struct baton_flow_key *k, struct baton_flow *v)
 {
-	return bpf_map_lookup_elem(map_fd(skel->maps.flows), k, v);
+	return bpf_map_lookup_elem(map_fd(skel->maps.flows), k, v) &&
+	       bpf_map_lookup_elem(map_fd(skel->maps.syn_flows), k, v);
 }
 
 /* The entry keyed by `key` must rewrite to `to` (the other entry's key reversed). */

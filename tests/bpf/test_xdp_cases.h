@@ -129,7 +129,8 @@ static int chk_no_flows(const struct xdp_case *c, char *err, size_t errlen)
 {
 	struct baton_flow_key k;
 
-	if (bpf_map_get_next_key(map_fd(skel->maps.flows), NULL, &k) == 0)
+	if (bpf_map_get_next_key(map_fd(skel->maps.flows), NULL, &k) == 0 ||
+	    bpf_map_get_next_key(map_fd(skel->maps.syn_flows), NULL, &k) == 0)
 		errf(err, errlen, "the flow table is not empty (sport %u dport %u)", ntohs(k.sport),
 		     ntohs(k.dport));
 	return 0;
@@ -980,6 +981,7 @@ static const struct xdp_case close_cases[] = {
 static void setup_short_timeouts(void)
 {
 	cfg.tcp_idle_ns = 5000000; /* 5 ms */
+	cfg.tcp_syn_ns = 5000000;
 	cfg.udp_idle_ns = 5000000;
 	cfg.tcp_close_ns = 5000000;
 	write_config();
@@ -1600,6 +1602,17 @@ static void setup_l7(void)
 		    BATON_FLOW_F_REPLY);
 }
 
+/* baton-l7 answers with SYN cookies: nothing of an L7 handshake is embryonic in XDP. */
+static int chk_no_embryonic(const struct xdp_case *c, char *err, size_t errlen)
+{
+	struct baton_flow_key k;
+
+	if (bpf_map_get_next_key(map_fd(skel->maps.syn_flows), NULL, &k) == 0)
+		errf(err, errlen, "syn_flows has an entry (sport %u dport %u)", ntohs(k.sport),
+		     ntohs(k.dport));
+	return 0;
+}
+
 static int step_no_lane(const struct xdp_case *c, char *err, size_t errlen)
 {
 	cfg.l7_lane_ifindex = 0;
@@ -1612,7 +1625,8 @@ static const struct xdp_case l7_cases[] = {
 	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, L7_PORT, TH_SYN), .seq = 1000 },
 	  .action = XDP_REDIRECT,
 	  .out = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, L7_PORT, TH_SYN), .seq = 1000 },
-	  .reason = BATON_R_FWD_L7_LANE },
+	  .reason = BATON_R_FWD_L7_LANE,
+	  .check = chk_no_embryonic },
 	{ .desc = "request segment of an unbound L7 connection: into the lane too",
 	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, L7_PORT, TH_ACK | TH_PSH), SEQ_C(1),
 		  .payload_len = 60 },
@@ -1640,7 +1654,8 @@ static const struct xdp_case l7_cases[] = {
 	  .action = XDP_REDIRECT,
 	  .out = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, 61005, TH_SYN | TH_ACK), .seq = 5000,
 		   .ack = 1001 },
-	  .reason = BATON_R_FWD_L7_LANE },
+	  .reason = BATON_R_FWD_L7_LANE,
+	  .check = chk_no_embryonic },
 	{ .desc = "TCP to the SNAT address outside baton-l7's ports: not ours, passed",
 	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, 62000, TH_SYN | TH_ACK), .seq = 5000,
 		  .ack = 1001 },
@@ -1687,6 +1702,457 @@ static const struct xdp_case l7_cases[] = {
 	  .reason = BATON_R_DROP_NO_LANE },
 };
 
+/* ---- ARP / NDP responder (batond --l2-announce): bt0 answers, bt1 does not ---- */
+
+static const uint8_t mac_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t mac_sn_vip6[6] = { 0x33, 0x33, 0xff, 0, 0, 0x10 }; /* ff02::1:ff00:10 */
+static const uint8_t mac_all_nodes[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+
+#define ARP_HDR(op) 0, 1, 8, 0, 6, 4, 0, op
+/* Router 10.0.0.254 asks who has VIP4 192.0.2.10; the answer; and other questions. */
+static const uint8_t arp_who_vip[28] = { ARP_HDR(1), 2, 0, 0, 0, 0x0a, 0xfe, 10, 0, 0, 254,
+					 0,	     0, 0, 0, 0, 0,    192,  0,	 2, 10 };
+static const uint8_t arp_is_vip[28] = { ARP_HDR(2), 2, 0, 0, 0,	   0x0a, 0x01, 192, 0, 2,  10,
+					2,	    0, 0, 0, 0x0a, 0xfe, 10,   0,   0, 254 };
+static const uint8_t arp_who_host[28] = { ARP_HDR(1), 2, 0, 0, 0, 0x0a, 0xfe, 10, 0, 0, 254,
+					  0,	      0, 0, 0, 0, 0,	10,   0,  0, 1 };
+static const uint8_t arp_garp_vip[28] = { ARP_HDR(1), 2, 0, 0, 0, 0x0a, 0xfe, 192, 0, 2, 10,
+					  0,	      0, 0, 0, 0, 0,	192,  0,   2, 10 };
+static const uint8_t arp_reply_vip[28] = { ARP_HDR(2), 2, 0, 0, 0, 0x0a, 0xfe, 10, 0, 0, 254,
+					   0,	       0, 0, 0, 0, 0,	 192,  0,  2, 10 };
+static const uint8_t arp_probe_vip[28] = { ARP_HDR(1), 2, 0, 0, 0, 0x0a, 0xfe, 0, 0, 0, 0,
+					   0,	       0, 0, 0, 0, 0,	 192,  0, 2, 10 };
+static const uint8_t arp_probe_ans[28] = { ARP_HDR(2), 2, 0, 0, 0,    0x0a, 0x01, 192, 0, 2, 10,
+					   2,	       0, 0, 0, 0x0a, 0xfe, 0,	  0,   0, 0 };
+/* Token ring hardware type (6), IPv6-sized protocol address: not Ethernet/IPv4 ARP. */
+static const uint8_t arp_bad_htype[28] = { 0,  6, 8, 0,	  6, 4, 0, 1, 2, 0, 0,	 0, 0x0a, 0xfe,
+					   10, 0, 0, 254, 0, 0, 0, 0, 0, 0, 192, 0, 2,	  10 };
+
+/* The neighbour solicitation's body: target VIP6, source link-layer option (router). */
+static const uint8_t ns_vip6[24] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0,    0,
+				     0,	   0,	 0,    0x10, 1, 1, 2, 0, 0, 0, 0x0a, 0xfe };
+static const uint8_t na_vip6[24] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0,    0,
+				     0,	   0,	 0,    0x10, 2, 1, 2, 0, 0, 0, 0x0a, 0x01 };
+static const uint8_t ns_host6[24] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    0,
+				      0,    0, 0, 1, 1, 1, 2, 0, 0, 0, 0x0a, 0xfe };
+
+static void setup_l2(void)
+{
+	struct baton_l2_iface li = {};
+	__u32 k = (__u32)ifindex[IFA];
+
+	memcpy(li.mac, mac_a, 6);
+	if (bpf_map_update_elem(map_fd(skel->maps.l2_ifaces), &k, &li, BPF_ANY))
+		die("l2_ifaces update");
+	neigh_req_drain();
+}
+
+/* The answer asked batond to resolve the asker (the replies to its flows will need it). */
+static int chk_learn_router4(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_neigh_req(ROUTER4, err, errlen);
+	return 0;
+}
+
+/* An IPv6 answer asks for its asker too (one record). */
+static int chk_learn_one(const struct xdp_case *c, char *err, size_t errlen)
+{
+	int n = neigh_req_read();
+
+	if (n != 1)
+		errf(err, errlen, "%d neigh_req records, want 1", n);
+	return 0;
+}
+
+static int chk_no_learn(const struct xdp_case *c, char *err, size_t errlen)
+{
+	int n = neigh_req_read();
+
+	if (n)
+		errf(err, errlen, "%d neigh_req records, want none", n);
+	return 0;
+}
+
+#define ARP_IN(pl, ...)              \
+	.in = { .dmac = mac_bcast,   \
+		.smac = mac_router,  \
+		.ethertype = 0x0806, \
+		.payload = pl,       \
+		.payload_len = 28,   \
+		__VA_ARGS__ }
+#define ARP_OUT(pl, ...)              \
+	.out = { .dmac = mac_router,  \
+		 .smac = mac_a,       \
+		 .ethertype = 0x0806, \
+		 .payload = pl,       \
+		 .payload_len = 28,   \
+		 __VA_ARGS__ }
+#define NS_IN(src, dst, dm, pl, n, ...) NS_IN_TTL(src, dst, dm, pl, n, 255, __VA_ARGS__)
+#define NS_IN_TTL(src, dst, dm, pl, n, hl, ...) \
+	.in = { .dmac = dm,                     \
+		.smac = mac_router,             \
+		ICMP6(src, dst, 135, 0),        \
+		.ttl = hl,                      \
+		.payload = pl,                  \
+		.payload_len = n,               \
+		__VA_ARGS__ }
+#define NA_OUT(dst, dm, flags)             \
+	.out = { .dmac = dm,               \
+		 .smac = mac_a,            \
+		 ICMP6(VIP6, dst, 136, 0), \
+		 .ttl = 255,               \
+		 .icmp_info = flags,       \
+		 .payload = na_vip6,       \
+		 .payload_len = 24 }
+
+static const struct xdp_case l2_cases[] = {
+	{ .desc = "ARP request for the VIP: reply from bt0's MAC (XDP_TX), asker to resolve",
+	  ARP_IN(arp_who_vip),
+	  .action = XDP_TX,
+	  ARP_OUT(arp_is_vip),
+	  .reason = BATON_R_TX_ARP_REPLY,
+	  .check = chk_learn_router4 },
+	{ .desc = "ARP request padded to 60 bytes: reply of 60 bytes",
+	  ARP_IN(arp_who_vip, .pad_to = 60),
+	  .action = XDP_TX,
+	  ARP_OUT(arp_is_vip, .pad_to = 60),
+	  .reason = BATON_R_TX_ARP_REPLY,
+	  .check = chk_learn_router4 },
+	{ .desc = "ARP request for the VIP with one VLAN tag: reply, tag kept",
+	  ARP_IN(arp_who_vip, .nvlan = 1, .vlan_tci = { 7 }),
+	  .action = XDP_TX,
+	  ARP_OUT(arp_is_vip, .nvlan = 1, .vlan_tci = { 7 }),
+	  .reason = BATON_R_TX_ARP_REPLY,
+	  .check = chk_learn_router4 },
+	{ .desc = "ARP probe for the VIP (sender 0.0.0.0): answered (the address is taken)",
+	  ARP_IN(arp_probe_vip),
+	  .action = XDP_TX,
+	  ARP_OUT(arp_probe_ans),
+	  .reason = BATON_R_TX_ARP_REPLY,
+	  .check = chk_no_learn },
+	{ .desc = "ARP request for the host's own address: passed untouched",
+	  ARP_IN(arp_who_host),
+	  PASS_AS_IS(PASS_NOT_IP),
+	  .check = chk_no_learn },
+	{ .desc = "ARP request for the VIP on bt1 (not announcing): passed untouched",
+	  .ifin = IFB,
+	  ARP_IN(arp_who_vip),
+	  PASS_AS_IS(PASS_NOT_IP) },
+	{ .desc = "ARP reply about the VIP: passed untouched",
+	  ARP_IN(arp_reply_vip),
+	  PASS_AS_IS(PASS_NOT_IP) },
+	{ .desc = "gratuitous ARP for the VIP (sender = target): passed untouched",
+	  ARP_IN(arp_garp_vip),
+	  PASS_AS_IS(PASS_NOT_IP) },
+	{ .desc = "ARP that is not Ethernet/IPv4 (hardware type 6): passed untouched",
+	  ARP_IN(arp_bad_htype),
+	  PASS_AS_IS(PASS_NOT_IP) },
+	{ .desc = "ARP request cut after 27 bytes: passed untouched",
+	  ARP_IN(arp_who_vip, .truncate = 14 + 27),
+	  PASS_AS_IS(PASS_NOT_IP) },
+	{ .desc = "ARP request cut after 8 bytes: passed untouched",
+	  ARP_IN(arp_who_vip, .truncate = 14 + 8),
+	  PASS_AS_IS(PASS_NOT_IP) },
+	{ .desc = "NS for the VIP (solicited-node multicast, source LL option): solicited NA "
+		  "with target LL option, checksum verified",
+	  NS_IN("fe80::fe", "ff02::1:ff00:10", mac_sn_vip6, ns_vip6, 24),
+	  .action = XDP_TX,
+	  NA_OUT("fe80::fe", mac_router, 0x60000000),
+	  .reason = BATON_R_TX_ND_ADVERT,
+	  .check = chk_learn_one },
+	{ .desc = "NS for the VIP without options (frame grows by 8 bytes): NA",
+	  NS_IN("fe80::fe", "ff02::1:ff00:10", mac_sn_vip6, ns_vip6, 16),
+	  .action = XDP_TX,
+	  NA_OUT("fe80::fe", mac_router, 0x60000000),
+	  .reason = BATON_R_TX_ND_ADVERT,
+	  .check = chk_learn_one },
+	{ .desc = "NS for the VIP padded to 100 bytes (frame shrinks): NA",
+	  NS_IN("fe80::fe", "ff02::1:ff00:10", mac_sn_vip6, ns_vip6, 24, .pad_to = 100),
+	  .action = XDP_TX,
+	  NA_OUT("fe80::fe", mac_router, 0x60000000),
+	  .reason = BATON_R_TX_ND_ADVERT,
+	  .check = chk_learn_one },
+	{ .desc = "unicast NS (reachability probe) to the VIP: NA",
+	  NS_IN(ROUTER6, VIP6, mac_a, ns_vip6, 24),
+	  .action = XDP_TX,
+	  NA_OUT(ROUTER6, mac_router, 0x60000000),
+	  .reason = BATON_R_TX_ND_ADVERT,
+	  .check = chk_learn_one },
+	{ .desc = "duplicate address detection NS (from ::) for the VIP: NA to all nodes, "
+		  "not solicited",
+	  NS_IN("::", "ff02::1:ff00:10", mac_sn_vip6, ns_vip6, 16),
+	  .action = XDP_TX,
+	  NA_OUT("ff02::1", mac_all_nodes, 0x20000000),
+	  .reason = BATON_R_TX_ND_ADVERT,
+	  .check = chk_no_learn },
+	{ .desc = "NS for the host's own address: passed untouched",
+	  NS_IN("fe80::fe", "ff02::1:ff00:1", mac_sn_vip6, ns_host6, 24),
+	  PASS_AS_IS(PASS_NOT_VIP) },
+	{ .desc = "NS for the VIP with hop limit 64 (not from the link): passed untouched",
+	  NS_IN_TTL("fe80::fe", "ff02::1:ff00:10", mac_sn_vip6, ns_vip6, 24, 64),
+	  PASS_AS_IS(PASS_NOT_VIP) },
+	{ .desc = "NS for the VIP on bt1 (not announcing): passed untouched",
+	  .ifin = IFB,
+	  NS_IN("fe80::fe", "ff02::1:ff00:10", mac_sn_vip6, ns_vip6, 24),
+	  PASS_AS_IS(PASS_NOT_VIP) },
+	{ .desc = "NS whose target is cut short (payload 12 bytes): passed untouched",
+	  NS_IN("fe80::fe", "ff02::1:ff00:10", mac_sn_vip6, ns_vip6, 8),
+	  PASS_AS_IS(PASS_NOT_VIP) },
+	{ .desc = "unicast NS to the VIP, frame cut inside the target: dropped as truncated",
+	  NS_IN(ROUTER6, VIP6, mac_a, ns_vip6, 24, .truncate = 14 + 40 + 8 + 10),
+	  DROP(DROP_TRUNCATED) },
+	{ .desc = "neighbour advertisement about the VIP: passed untouched",
+	  .in = { .dmac = mac_a,
+		  .smac = mac_router,
+		  ICMP6("fe80::fe", VIP6, 136, 0),
+		  .ttl = 255,
+		  .payload = ns_vip6,
+		  .payload_len = 24 },
+	  PASS_AS_IS(PASS_VIP_OTHER) },
+};
+
+/* ---- Embryonic flows and SYN floods ---- */
+
+/* Which table holds the entries of client port cport (VIP4:80, backend 1, SNAT slot)? */
+static void expect_tables(int cport, int slot, bool embryonic, char *err, size_t errlen)
+{
+	const struct pkt_spec c = { TCP4(CLIENT4, VIP4, cport, 80, 0) };
+	const struct pkt_spec b = { TCP4(BE1_4, SNAT4, 8080, slot_port[slot], 0) };
+	int main_fd = map_fd(skel->maps.flows), syn_fd = map_fd(skel->maps.syn_flows);
+	struct baton_flow_key k[2];
+	struct baton_flow v;
+
+	fx_flow_key(&c, false, &k[0]);
+	fx_flow_key(&b, false, &k[1]);
+	for (int i = 0; i < 2; i++) {
+		const char *what = i ? "reply" : "forward";
+		bool in_main = bpf_map_lookup_elem(main_fd, &k[i], &v) == 0;
+		bool in_syn = bpf_map_lookup_elem(syn_fd, &k[i], &v) == 0;
+
+		if (in_main == embryonic || in_syn != embryonic)
+			errf(err, errlen, "%s entry in %s, want only in %s", what,
+			     in_main && in_syn ? "both tables"
+			     : in_main	       ? "the main table"
+			     : in_syn	       ? "the embryonic table"
+					       : "neither table",
+			     embryonic ? "the embryonic table" : "the main table");
+	}
+}
+
+static int chk_embryonic0(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_tables(45000, 0, true, err, errlen);
+	return 0;
+}
+
+static int chk_established0(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_tables(45000, 0, false, err, errlen);
+	return 0;
+}
+
+static int chk_embryonic1(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_tables(45001, 1, true, err, errlen);
+	return 0;
+}
+
+static int chk_established1(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_tables(45001, 1, false, err, errlen);
+	return 0;
+}
+
+static int chk_established2(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_tables(45002, 2, false, err, errlen);
+	return 0;
+}
+
+/* Step: the embryonic reply entry of slot 1 is evicted (as a flood would). */
+static int step_evict_reply1(const struct xdp_case *c, char *err, size_t errlen)
+{
+	const struct pkt_spec b = { TCP4(BE1_4, SNAT4, 8080, slot_port[1], 0) };
+	struct baton_flow_key k;
+
+	fx_flow_key(&b, false, &k);
+	if (bpf_map_delete_elem(map_fd(skel->maps.syn_flows), &k))
+		errf(err, errlen, "deleting the embryonic reply entry: %s", strerror(errno));
+	return 0;
+}
+
+static int count_entries(int fd)
+{
+	struct baton_flow_key k, next;
+	int n = 0;
+
+	if (bpf_map_get_next_key(fd, NULL, &next))
+		return 0;
+	do {
+		k = next;
+		n++;
+	} while (bpf_map_get_next_key(fd, &k, &next) == 0);
+	return n;
+}
+
+#define FLOOD_SYNS (3 * BATON_SYN_FLOWS_DEFAULT) /* three times the embryonic table */
+
+/*
+ * Step: FLOOD_SYNS SYNs from distinct spoofed sources (198.18.0.0/15, random ports),
+ * each forwarded as a new flow; then the main table must hold exactly the flows that
+ * completed their handshake, and the embryonic table no more than its size.
+ */
+static int step_flood(const struct xdp_case *c, char *err, size_t errlen)
+{
+	int main_fd = map_fd(skel->maps.flows), syn_fd = map_fd(skel->maps.syn_flows);
+	int before = count_entries(main_fd), tx = 0, other = 0, n_syn, n_main;
+	uint8_t out[PKT_MAX];
+	char src[32];
+
+	for (int i = 0; i < FLOOD_SYNS; i++) {
+		struct pkt_spec s = { SYN4(1024 + (i * 7919) % 60000) };
+		uint32_t out_len = sizeof(out);
+
+		snprintf(src, sizeof(src), "198.%d.%d.%d", 18 + (i >> 16), (i >> 8) & 0xff,
+			 i & 0xff);
+		s.saddr = src;
+		if (xdp_run(IFA, &s, out, &out_len) == XDP_TX)
+			tx++;
+		else
+			other++;
+	}
+	n_syn = count_entries(syn_fd);
+	n_main = count_entries(main_fd);
+	printf("# flood: %d SYNs, %d forwarded, %d not; embryonic table %d entries (max %d), "
+	       "main table %d entries (%d before)\n",
+	       FLOOD_SYNS, tx, other, n_syn, 2 * BATON_SYN_FLOWS_DEFAULT, n_main, before);
+	if (tx != FLOOD_SYNS)
+		errf(err, errlen, "%d of %d flood SYNs not forwarded as new flows", other,
+		     FLOOD_SYNS);
+	if (n_main != before)
+		errf(err, errlen, "the main flow table went from %d to %d entries", before, n_main);
+	if (n_syn > 2 * BATON_SYN_FLOWS_DEFAULT)
+		errf(err, errlen, "embryonic table holds %d entries", n_syn);
+	return 0;
+}
+
+static void setup_synflood(void)
+{
+	cfg.snat_port_min = 1024; /* 32,256 ports per CPU, towards the one backend */
+	cfg.snat_port_max = 65535;
+	write_config();
+}
+
+/* A SYN from cport opening a new flow (SNAT port learned in slot), then more fields. */
+#define NEW_SYN4(d, cport, slot, ...)                                                           \
+	.desc = d, .in = { SYN4(cport) }, .action = XDP_TX, .out = { SYN4_OUT(NEWSNAT(slot)) }, \
+	.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4, .new_flow = true, __VA_ARGS__
+#define EST4(cport, slot, fl, ...)                                                          \
+	.in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, cport, 80, fl), SEQ_C(1), __VA_ARGS__ },   \
+	.action = XDP_TX,                                                                   \
+	.out = { TO_BE1, TCP4(SNAT4, BE1_4, SNAT(slot), 8080, fl), SEQ_C(1), __VA_ARGS__ }, \
+	.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4
+#define SYNACK4(cport, slot)                                                                  \
+	.in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(slot), TH_SYN | TH_ACK), .seq = 5000, \
+		.ack = 1001 },                                                                \
+	.action = XDP_TX,                                                                     \
+	.out = { TO_CLIENT, TCP4(VIP4, CLIENT4, 80, cport, TH_SYN | TH_ACK), .seq = 5000,     \
+		 .ack = 1001 },                                                               \
+	.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4
+#define REPLY4(cport, slot)                                                                       \
+	.in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(slot), TH_ACK), SEQ_B(1) },               \
+	.action = XDP_TX, .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, 80, cport, TH_ACK), SEQ_B(1) }, \
+	.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4
+
+static const struct xdp_case synflood_cases[] = {
+	{ .desc = "SYN: a new flow, both entries in the embryonic table only",
+	  .in = { SYN4(45000) },
+	  .action = XDP_TX,
+	  .out = { SYN4_OUT(NEWSNAT(0)) },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW,
+	  .check = chk_embryonic0 },
+	{ .desc = "retransmitted SYN: the same SNAT port, no new flow, still embryonic",
+	  .in = { SYN4(45000) },
+	  .action = XDP_TX,
+	  .out = { SYN4_OUT(SNAT(0)) },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .check = chk_embryonic0 },
+	{ .desc = "the backend's SYN|ACK: forwarded to the client by the embryonic reply entry",
+	  SYNACK4(45000, 0),
+	  .check = chk_embryonic0 },
+	{ .desc = "the client's ACK: forwarded, the flow moves to the main table",
+	  EST4(45000, 0, TH_ACK),
+	  .check = chk_established0 },
+	{ .desc = "data, and the backend's answer, from the main table",
+	  EST4(45000, 0, TH_PSH | TH_ACK, .payload_len = 100),
+	  .check = chk_established0 },
+	{ .desc = "the backend's answer", REPLY4(45000, 0) },
+	{ .desc = "step: a flood of spoofed SYNs, three times the embryonic table",
+	  .action = CHECK_ONLY,
+	  .check = step_flood },
+	{ .desc = "after the flood the established flow still goes to its backend and SNAT port",
+	  EST4(45000, 0, TH_PSH | TH_ACK, .payload_len = 10),
+	  .check = chk_established0 },
+	{ .desc = "and its replies still come back", REPLY4(45000, 0) },
+	{ NEW_SYN4("a real client's handshake after the flood: SYN", 45002, 2, .reuse_ok = true) },
+	{ .desc = "its SYN|ACK", SYNACK4(45002, 2) },
+	{ .desc = "its ACK: established", EST4(45002, 2, TH_ACK), .check = chk_established2 },
+	{ NEW_SYN4("a second handshake: SYN", 45001, 1, .reuse_ok = true,
+		   .check = chk_embryonic1) },
+	{ .desc = "step: its embryonic reply entry is evicted",
+	  .action = CHECK_ONLY,
+	  .check = step_evict_reply1 },
+	{ .desc = "its ACK: established anyway, the reply entry rebuilt from the forward one",
+	  EST4(45001, 1, TH_ACK),
+	  .check = chk_established1 },
+	{ .desc = "and the backend's answer finds the rebuilt reply entry", REPLY4(45001, 1) },
+	{ .desc = "an ACK of a handshake never seen: drop_no_flow",
+	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 45003, 80, TH_ACK), SEQ_C(1) },
+	  DROP(DROP_NO_FLOW),
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4 },
+	{ .desc = "a SYN|ACK to a SNAT port of no flow: passed to the host",
+	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, 1023, TH_SYN | TH_ACK), .seq = 5000,
+		  .ack = 1001 },
+	  PASS_AS_IS(PASS_NOT_VIP) },
+};
+
+/* A client RST ends a handshake: forwarded, the flow is not promoted. */
+static int chk_rst_embryonic(const struct xdp_case *c, char *err, size_t errlen)
+{
+	const struct pkt_spec cl = { TCP4(CLIENT4, VIP4, 45010, 80, 0) };
+	struct baton_flow_key k;
+	struct baton_flow v;
+
+	fx_flow_key(&cl, false, &k);
+	if (bpf_map_lookup_elem(map_fd(skel->maps.flows), &k, &v) == 0)
+		errf(err, errlen, "an RST promoted the flow to the main table");
+	else if (bpf_map_lookup_elem(map_fd(skel->maps.syn_flows), &k, &v))
+		errf(err, errlen, "embryonic entry gone");
+	else if (v.closing_ns == 0)
+		errf(err, errlen, "embryonic entry not closing after the RST");
+	return 0;
+}
+
+static const struct xdp_case synrst_cases[] = {
+	{ NEW_SYN4("SYN", 45010, 0) },
+	{ .desc = "the client's RST: forwarded by the embryonic entry, not promoted",
+	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 45010, 80, TH_RST), .seq = 1001 },
+	  .action = XDP_TX,
+	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, SNAT(0), 8080, TH_RST), .seq = 1001 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .check = chk_rst_embryonic },
+	{ NEW_SYN4("a SYN after the RST: a new flow (another SNAT port)", 45010, 1) },
+};
+
 static const struct group groups[] = {
 	{ "tcp4", NULL, tcp4_cases, sizeof(tcp4_cases) / sizeof(tcp4_cases[0]), 0 },
 	{ "tcp6", NULL, tcp6_cases, sizeof(tcp6_cases) / sizeof(tcp6_cases[0]), 0 },
@@ -1720,6 +2186,10 @@ static const struct group groups[] = {
 	{ "maglev", setup_maglev_multi, maglev_cases,
 	  sizeof(maglev_cases) / sizeof(maglev_cases[0]), 0 },
 	{ "drain", NULL, drain_cases, sizeof(drain_cases) / sizeof(drain_cases[0]), 0 },
+	{ "l2", setup_l2, l2_cases, sizeof(l2_cases) / sizeof(l2_cases[0]), 0 },
+	{ "syn-flood", setup_synflood, synflood_cases,
+	  sizeof(synflood_cases) / sizeof(synflood_cases[0]), 0 },
+	{ "syn-rst", NULL, synrst_cases, sizeof(synrst_cases) / sizeof(synrst_cases[0]), 0 },
 	{ "l7", setup_l7, l7_cases, sizeof(l7_cases) / sizeof(l7_cases[0]), 0 },
 };
 

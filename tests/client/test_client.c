@@ -100,7 +100,8 @@ struct seen {
 	int apps_equal;
 	int events;
 	char types[16][64];
-	int refuse; /* apps() returns -1 */
+	int refuse;		     /* apps() returns -1 */
+	int flushes, flushed_events; /* flush() calls; events handed over before the last */
 };
 
 static int on_apps(void *ctx, const char *body, size_t len)
@@ -124,7 +125,17 @@ static int on_event(void *ctx, const struct sse_event *ev)
 	return 0;
 }
 
-static const struct marathon_client_ops ops = { .apps = on_apps, .event = on_event };
+static void on_flush(void *ctx)
+{
+	struct seen *s = ctx;
+
+	s->flushes++;
+	s->flushed_events = s->events;
+}
+
+static const struct marathon_client_ops ops = { .apps = on_apps,
+						.event = on_event,
+						.flush = on_flush };
 
 static void opts_init(struct marathon_client_opts *o)
 {
@@ -184,6 +195,10 @@ static void test_fetch_and_stream(void **state)
 	assert_string_equal(s.types[1], "status_update_event");
 	assert_string_equal(s.types[2], "health_status_changed_event");
 	assert_int_equal(mc.stream_errors, 0);
+	/* Each turn ends with a flush, after the events it handed over (batond applies a
+	 * burst there, once). */
+	assert_true(s.flushes >= 1);
+	assert_int_equal(s.flushed_events, s.events);
 	marathon_client_free(&mc);
 	server_stop(&a);
 }

@@ -811,6 +811,7 @@ class Subscriber:
         self.remote = remote
         self.light = light
         self.q = queue.Queue(maxsize=10000)
+        self.cut_next = None  # fault control: the next frame is cut after this many bytes
 
     def accepts(self, t):
         return not self.types or t in self.types
@@ -829,6 +830,15 @@ class EventBus:
         with self.lock:
             if sub in self.subs:
                 self.subs.remove(sub)
+
+    def arm_cut(self, nbytes):
+        """Fault control: every open stream writes only the first nbytes of its next event
+        (at least 1, fewer than the frame) and then drops its connection. Returns how many
+        streams were armed."""
+        with self.lock:
+            for sub in self.subs:
+                sub.cut_next = nbytes
+            return len(self.subs)
 
     def publish(self, ev, light_ev=None):
         t = ev["eventType"]
@@ -1752,6 +1762,9 @@ class Server(http.server.ThreadingHTTPServer):
 
     def __init__(self, addr, handler, ctx, netns=None):
         self.ctx = ctx
+        self.conns = set()  # open connections, cut by kill_connections()
+        self.conns_lock = threading.Lock()
+        self.killed = False
         http.server.ThreadingHTTPServer.__init__(self, addr, handler, bind_and_activate=False)
         if netns is not None:
             self.socket.close()
@@ -1762,6 +1775,30 @@ class Server(http.server.ThreadingHTTPServer):
         except BaseException:
             self.server_close()
             raise
+
+    def process_request_thread(self, request, client_address):
+        with self.conns_lock:
+            if self.killed:
+                request.close()
+                return
+            self.conns.add(request)
+        try:
+            http.server.ThreadingHTTPServer.process_request_thread(self, request, client_address)
+        finally:
+            with self.conns_lock:
+                self.conns.discard(request)
+
+    def kill_connections(self):
+        """The process died: every open connection (event streams too) ends at once."""
+        with self.conns_lock:
+            self.killed = True
+            conns = list(self.conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return len(conns)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -1897,7 +1934,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             bus.publish({"remoteAddress": self.client_address[0], "eventType": "event_stream_attached",
                          "timestamp": iso()})
             next_hb = time.monotonic() + heartbeat
-            while not stop_event.is_set() and not is_stopping():
+            role = getattr(self.server.ctx, "generation", None)
+            while not stop_event.is_set() and not is_stopping() and not self.server.killed and \
+                    getattr(self.server.ctx, "generation", None) == role:
                 wait = next_hb - time.monotonic()
                 if wait <= 0:
                     self.write_chunk(b"\r\n", chunked)
@@ -1909,6 +1948,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     frame = sub.q.get(timeout=min(wait, 0.25))
                 except queue.Empty:
                     continue
+                if sub.cut_next is not None:
+                    # fault control: part of the event, then the connection drops
+                    n = max(1, min(sub.cut_next, len(frame) - 1))
+                    self.write_chunk(frame[:n], chunked)
+                    log("event stream to %s cut after %d of %d bytes of an event" %
+                        (self.client_address[0], n, len(frame)))
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    break
                 self.write_chunk(frame, chunked)
         except OSError:
             pass
@@ -2193,13 +2240,13 @@ class LeaderContext:
 class StandbyContext:
     """A non-leading Marathon: /v2/events redirects to the leader, the rest is proxied."""
 
-    def __init__(self, opts, hostport, stop_event):
+    def __init__(self, opts, hostport, stop_event, leader_url=None):
         self.opts = opts
         self.credentials = opts.credentials
         self.realm = opts.realm
         self.hostport = hostport
         self.stop_event = stop_event
-        u = urllib.parse.urlsplit(opts.leader_url)
+        u = urllib.parse.urlsplit(leader_url or opts.leader_url)
         self.leader_scheme = u.scheme or "http"
         self.leader_netloc = u.netloc
         self.leader_base = "%s://%s" % (self.leader_scheme, self.leader_netloc)
@@ -2244,6 +2291,133 @@ class StandbyContext:
         h.end_headers()
         if method != "HEAD":
             h.wfile.write(data)
+
+
+class Instance:
+    """One Marathon process of the cluster. The instances of a simulator share its state
+    (Marathon keeps it in ZooKeeper, the tasks run on Mesos): one leads, the others are
+    standbys of it. Fault control (--control) stops and starts an instance's HTTP server
+    (its process dying and coming back; the tasks keep running) and moves the lead."""
+
+    def __init__(self, index, listen, hostport, sim, bus, opts, stop_event):
+        self.index = index
+        self.listen = listen
+        self.hostport = hostport
+        self.opts = opts
+        self.stop_event = stop_event
+        self.leader_ctx = LeaderContext(sim, bus, opts, hostport, stop_event)
+        self.credentials = opts.credentials
+        self.realm = opts.realm
+        self.role = self.leader_ctx
+        self.generation = 0  # bumped on a role change: open event streams end
+        self.server = None
+        self.lock = threading.Lock()
+
+    def set_leader(self, leader):
+        if leader is self:
+            self.role = self.leader_ctx
+        else:
+            self.role = StandbyContext(self.opts, self.hostport, self.stop_event, "http://" + leader.hostport)
+        self.generation += 1
+
+    def is_leader(self):
+        return self.role is self.leader_ctx
+
+    def extra_headers(self):
+        return self.role.extra_headers()
+
+    def handle(self, h, method):
+        return self.role.handle(h, method)
+
+    def start(self):
+        with self.lock:
+            if self.server is not None:
+                return False
+            self.server = Server(self.listen, Handler, self)
+            threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                             name="http-%d" % self.index, daemon=True).start()
+            return True
+
+    def stop(self):
+        """The process dies: the listening socket closes, open connections drop."""
+        with self.lock:
+            srv, self.server = self.server, None
+        if srv is None:
+            return -1
+        srv.shutdown()
+        srv.server_close()
+        return srv.kill_connections()
+
+    def describe(self):
+        return {"index": self.index, "url": "http://" + self.hostport, "running": self.server is not None,
+                "role": "leader" if self.is_leader() else "standby"}
+
+
+class ControlContext:
+    """The fault-control endpoint (--control HOST:PORT), not part of Marathon's API:
+      GET  /_sim/instances                 every instance: index, url, running, role
+      POST /_sim/instances/K/stop          instance K (1 = --listen, 2.. = --peer) dies
+      POST /_sim/instances/K/start         ... and comes back (same state, same port)
+      POST /_sim/leader/K                  K leads; the others become its standbys (the
+                                           event streams they served end)
+      POST /_sim/cut-streams?bytes=N       every open event stream writes the first N bytes
+                                           (default 40) of its next event, then drops"""
+
+    credentials = None
+    realm = "control"
+
+    def __init__(self, instances, bus):
+        self.instances = instances
+        self.bus = bus
+
+    def extra_headers(self):
+        return []
+
+    def handle(self, h, method):
+        url = urllib.parse.urlsplit(h.path)
+        query = urllib.parse.parse_qs(url.query)
+        if method in ("POST", "PUT", "DELETE"):
+            h.read_body()
+        parts = [p for p in url.path.split("/") if p]
+        if parts == ["_sim", "instances"] and method == "GET":
+            return h.send(200, [i.describe() for i in self.instances])
+        if method != "POST":
+            return h.send(404, {"message": "no such control"})
+        if len(parts) == 4 and parts[:2] == ["_sim", "instances"] and parts[3] in ("stop", "start"):
+            inst = self.instance(parts[2])
+            if inst is None:
+                return h.send(404, {"message": "no instance %s" % parts[2]})
+            if parts[3] == "stop":
+                n = inst.stop()
+                log("control: instance %d stopped (%d connections cut)" % (inst.index, max(n, 0)))
+                return h.send(200, {"stopped": n >= 0, "connections_cut": max(n, 0)})
+            try:
+                started = inst.start()
+            except OSError as e:
+                return h.send(500, {"message": "cannot listen again: %s" % e})
+            log("control: instance %d started" % inst.index)
+            return h.send(200, {"started": started})
+        if len(parts) == 3 and parts[:2] == ["_sim", "leader"]:
+            leader = self.instance(parts[2])
+            if leader is None:
+                return h.send(404, {"message": "no instance %s" % parts[2]})
+            for inst in self.instances:
+                inst.set_leader(leader)
+            log("control: instance %d leads" % leader.index)
+            return h.send(200, [i.describe() for i in self.instances])
+        if parts == ["_sim", "cut-streams"]:
+            try:
+                n = int(query.get("bytes", ["40"])[0])
+            except ValueError:
+                return h.send(400, {"message": "bytes: a number"})
+            return h.send(200, {"armed": self.bus.arm_cut(n)})
+        return h.send(404, {"message": "no such control"})
+
+    def instance(self, k):
+        for inst in self.instances:
+            if str(inst.index) == k:
+                return inst
+        return None
 
 
 # --------------------------------------------------------------------------- main
@@ -2344,6 +2518,10 @@ def main(argv=None):
     ap.add_argument("--listen-bridge", type=int, metavar="PORT",
                     help="also serve the API on <gateway>:PORT inside <prefix>-net")
     ap.add_argument("--leader-url", help="run as a standby of the Marathon at URL")
+    ap.add_argument("--peer", type=parse_hostport, action="append", default=[], metavar="HOST:PORT",
+                    help="another Marathon instance of this cluster (shared state), a standby")
+    ap.add_argument("--control", type=parse_hostport, metavar="HOST:PORT",
+                    help="fault-control endpoint: stop/start instances, move the lead, cut streams")
     ap.add_argument("--heartbeat", type=float, default=10.0, help="SSE heartbeat period (s)")
     ap.add_argument("--sse-transfer", choices=("chunked", "close"), default="chunked",
                     help="chunked (default) or an unchunked body ended by closing the connection")
@@ -2375,6 +2553,7 @@ def main(argv=None):
         signal.signal(s, on_signal)
 
     servers = []
+    instances = []
     started = []
     threads = []
     network = None
@@ -2408,10 +2587,20 @@ def main(argv=None):
             sim = Sim(network.agents, bus, opts)
             if opts.seed is not None:
                 sim.rng.seed(opts.seed)
-            ctx = LeaderContext(sim, bus, opts, hostport, stop_event)
+            ctx = Instance(1, (listen_host, listen_port), hostport, sim, bus, opts, stop_event)
             servers.append(Server((listen_host, listen_port), Handler, ctx))
+            ctx.server = servers[0]
             if ctx.hostport.endswith(":0"):
                 ctx.hostport = ctx.hostport[:-2] + ":%d" % servers[0].server_address[1]
+                ctx.leader_ctx.hostport = ctx.hostport
+            instances = [ctx]
+            for k, (phost, pport) in enumerate(opts.peer, start=2):
+                peer = Instance(k, (phost, pport), "%s:%d" % (phost, pport), sim, bus, opts, stop_event)
+                peer.set_leader(ctx)
+                peer.start()
+                instances.append(peer)
+            if opts.control:
+                servers.append(Server(opts.control, Handler, ControlContext(instances, bus)))
             bridge_url = None
             if opts.listen_bridge:
                 servers.append(Server((network.gateway, opts.listen_bridge), Handler, ctx, netns=network.bridge_ns))
@@ -2422,7 +2611,9 @@ def main(argv=None):
             info = {"event": "ready", "pid": os.getpid(), "role": "leader",
                     "url": "http://%s:%d" % (listen_host, servers[0].server_address[1]),
                     "leader": ctx.hostport, "bridge_url": bridge_url, "prefix": opts.prefix,
-                    "frameworkId": ctx.framework_id}
+                    "frameworkId": ctx.leader_ctx.framework_id,
+                    "peers": ["http://" + i.hostport for i in instances[1:]],
+                    "control": "http://%s:%d" % opts.control if opts.control else None}
             info.update(network.describe(os.path.abspath(sys.argv[0])))
         for srv in servers:
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True)
@@ -2444,6 +2635,8 @@ def main(argv=None):
                 pass
         for srv in servers:
             srv.server_close()
+        for inst in instances:
+            inst.stop()
         if sim is not None:
             sim.shutdown()
         if network is not None:

@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "marathon_sim.py")
@@ -94,6 +95,18 @@ def jtype(v):
 def netns_list():
     p = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, text=True)
     return [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
+
+
+def ignores_term(pid):
+    """Whether process PID ignores SIGTERM (/proc/PID/status SigIgn)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigIgn:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
 
 
 def procs_with_env(marker):
@@ -640,6 +653,12 @@ class MarathonSimTest(unittest.TestCase):
         self.create(body)
         (task,) = self.tasks("/kill/stubborn")
         self.assertTrue(procs_with_env("MESOS_TASK_ID=" + task["id"]))
+        # RUNNING comes as the shell starts; a kill before it ran its trap would end it
+        # at once: wait until the task's shell ignores SIGTERM (SigIgn bit 15).
+        deadline = time.monotonic() + 5
+        while not any(ignores_term(p) for p in procs_with_env("MESOS_TASK_ID=" + task["id"])):
+            self.assertLess(time.monotonic(), deadline, "the task never set its TERM trap")
+            time.sleep(0.02)
         start = self.events.mark()
         st, _, doc = self.api.call("DELETE", "/v2/apps/kill/stubborn/tasks/%s" % task["id"])
         self.assertEqual(st, 200, doc)
@@ -830,6 +849,89 @@ class MarathonSimTest(unittest.TestCase):
                 self.assertEqual(ip["protocol"], "IPv4")
             self.assertTrue(all(isinstance(p, int) for p in ev["ports"]))
         self.assertEqual(self.events.errors, [])
+
+    def test_10_fault_controls(self):
+        """--peer and --control (tests/netns/test_faults.sh): a cut mid-event, a lead
+        moved, an instance stopped and started, on a simulator of its own."""
+        port, peer, ctl = free_port(), free_port(), free_port()
+        logpath = os.path.join(self.tmp, "faults.log")
+        with open(logpath, "wb") as logf:
+            p = subprocess.Popen([PY, SIM, "--listen", "127.0.0.1:%d" % port, "--peer", "127.0.0.1:%d" % peer,
+                                  "--control", "127.0.0.1:%d" % ctl, "--agents", "1", "--prefix", "msimfault",
+                                  "--agent-net", "10.251.8.0/24", "--heartbeat", "1"],
+                                 stdout=subprocess.PIPE, stderr=logf)
+        try:
+            info = read_ready_line(p, 30)
+            self.assertEqual(info["peers"], ["http://127.0.0.1:%d" % peer])
+            self.assertEqual(info["control"], "http://127.0.0.1:%d" % ctl)
+
+            def control(method, path):
+                req = urllib.request.Request("http://127.0.0.1:%d%s" % (ctl, path), method=method)
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    return json.load(r)
+
+            def stream(at):
+                s = socket.create_connection(("127.0.0.1", at), timeout=5)
+                s.sendall(b"GET /v2/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                data = b""
+                while b"event_stream_attached" not in data:
+                    data += s.recv(4096)
+                return s
+
+            def read_to_eof(s, timeout):
+                data, deadline = b"", time.monotonic() + timeout
+                s.settimeout(0.5)
+                while time.monotonic() < deadline:
+                    try:
+                        d = s.recv(65536)
+                    except socket.timeout:
+                        continue
+                    if not d:
+                        return data, True
+                    data += d
+                return data, False
+
+            roles = [(i["index"], i["role"], i["running"]) for i in control("GET", "/_sim/instances")]
+            self.assertEqual(roles, [(1, "leader", True), (2, "standby", True)])
+            lead, stand = Api(port, creds=None), Api(peer, creds=None)
+            self.assertEqual(stand.call("GET", "/v2/leader")[2], {"leader": "127.0.0.1:%d" % port})
+
+            # a cut: 10 bytes of the next event, then the connection drops
+            s = stream(port)
+            self.assertEqual(control("POST", "/_sim/cut-streams?bytes=10"), {"armed": 1})
+            st, _, _ = lead.call("POST", "/v2/apps", {"id": "/cut", "cmd": "sleep 100", "instances": 0})
+            self.assertEqual(st, 201)
+            data, eof = read_to_eof(s, 5)
+            s.close()
+            self.assertTrue(eof, "the stream was not dropped")
+            # the last chunk: 10 bytes of a frame, and no end of the chunked body
+            self.assertRegex(data, rb"(^|\r\n)a\r\nevent: [a-z]{3}\r\n$")
+            with open(logpath) as f:
+                self.assertIn("cut after 10 of", f.read())
+
+            # the lead moves to 2: the stream 1 served ends; 2 answers as the leader
+            s = stream(port)
+            control("POST", "/_sim/leader/2")
+            _, eof = read_to_eof(s, 3)
+            s.close()
+            self.assertTrue(eof, "the old leader's stream went on")
+            self.assertEqual(lead.call("GET", "/v2/leader")[2], {"leader": "127.0.0.1:%d" % peer})
+            self.assertEqual(stand.call("GET", "/v2/leader")[2], {"leader": "127.0.0.1:%d" % peer})
+            self.assertIn("/cut", [a["id"] for a in stand.call("GET", "/v2/apps")[2]["apps"]])
+
+            # 2 dies (its open stream drops, connections are refused) and comes back
+            s = stream(peer)
+            self.assertEqual(control("POST", "/_sim/instances/2/stop")["stopped"], True)
+            _, eof = read_to_eof(s, 3)
+            s.close()
+            self.assertTrue(eof, "a stopped instance's stream went on")
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", peer), timeout=2).close()
+            self.assertEqual(control("POST", "/_sim/instances/2/start"), {"started": True})
+            self.assertIn("/cut", [a["id"] for a in stand.call("GET", "/v2/apps")[2]["apps"]])
+        finally:
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(20), 0)
 
     def test_99_sigterm_cleans_everything(self):
         self.assertTrue(procs_with_env("MSIMTEST=1"), "a task (/shape/web) should still be running")

@@ -5,12 +5,16 @@
 #                             trap; skips (77) without root, netns, veth, BPF, XDP, or
 #                             BATOND ("none": topology only, for helper scripts)
 #   bt_topology N             client, lb (two arms), a bridge, N backends
+#   bt_one_arm_topology N OBJ client, lb (one arm) and N backends on one bridge
 #   bt_start_backends         backend.py in every backend namespace (b1..bN)
 #   bt_config FILE SPEC [KINDS]   write a batond config, SPEC "1:1 2:1 3:2" (index:weight)
 #   bt_start_batond FILE      start batond in the lb namespace, wait for "applied config:"
 #   bt_reload / bt_kill_batond SIG   SIGHUP and wait for the next "applied config:" / stop
 #   bt_client ARGS...         the Python client (below) in the client namespace
 #   bt_bg NS CMD...           any background process in a namespace, killed on exit
+#   bt_lb_client_arm LB CL    lb and its client arm only (layouts with the Marathon stand-in)
+#   bt_sim_attach SIM A/L N   lb onto the stand-in's agents' bridge as lbb; waits for links
+#   bt_wait_links "NS DEV"... wait (bounded) until devices are up with a real qdisc
 #
 # Environment: BT_BATOND_ARGS (extra batond arguments, e.g. -v), BT_KEEP_LOGS=1 (keep
 # /run/bt-NAME/ with the logs after the test). scripts/demo.sh sets BT_PREFIX_OVERRIDE
@@ -179,11 +183,17 @@ bt_topology() {
 	bt_ns "$BT_CL" ethtool -K cl0 tx off >/dev/null 2>&1 || bt_fail "ethtool tx off (cl0)"
 	bt_ns "$BT_CL" ethtool -K cl0 gro on >/dev/null 2>&1 || bt_fail "ethtool gro on (cl0)"
 	bt_ns "$BT_SW" ethtool -K swlb gro on >/dev/null 2>&1 || bt_fail "ethtool gro on (swlb)"
-	# Until link watch activates a device its qdisc is noop and drops what is sent: wait,
-	# so that no test sees a lost first SYN (a 1 s retransmit) that is not Baton's doing.
+	bt_wait_links "$BT_CL cl0" "$BT_LB lbc" "$BT_LB lbb" "$BT_SW br0" "$BT_SW swlb" \
+		$(for i in $(seq 1 "$BT_NB"); do echo "$BT_SW,swb$i $BT_PREFIX-b$i,eth0"; done)
+	bt_log "topology $BT_PREFIX-*: client $v4.1.2, lb $v4.1.1|$v4.2.1, $BT_NB backends $v4.2.11.., VIP $BT_VIP4 / $BT_VIP6"
+}
+
+# bt_wait_links "NS DEV"|NS,DEV ...: until link watch activates a device its qdisc is noop
+# and drops what is sent: wait (bounded), so that no test sees a lost first SYN (a 1 s
+# retransmit) that is not Baton's doing.
+bt_wait_links() {
 	local pair deadline=$((SECONDS + 10))
-	for pair in "$BT_CL cl0" "$BT_LB lbc" "$BT_LB lbb" "$BT_SW br0" "$BT_SW swlb" \
-		$(for i in $(seq 1 "$BT_NB"); do echo "$BT_SW,swb$i $BT_PREFIX-b$i,eth0"; done); do
+	for pair in "$@"; do
 		pair=${pair/,/ }
 		set -- $pair
 		until ip -n "$1" link show dev "$2" | grep -q 'state UP' &&
@@ -192,7 +202,79 @@ bt_topology() {
 			sleep 0.05
 		done
 	done
-	bt_log "topology $BT_PREFIX-*: client $v4.1.2, lb $v4.1.1|$v4.2.1, $BT_NB backends $v4.2.11.., VIP $BT_VIP4 / $BT_VIP6"
+}
+
+# bt_lb_client_arm LB_ADDR CL_ADDR: the lb namespace (forwarding on) and its client arm
+# only, lbc LB_ADDR/24 -- cl0 CL_ADDR/24, for layouts whose backend arm is made elsewhere
+# (bt_sim_attach). Senders whose packets XDP rewrites send full checksums; a veth that XDP
+# redirects into needs GRO on its peer to take the frames.
+bt_lb_client_arm() {
+	bt_ns_new "$BT_LB"
+	bt_ns "$BT_LB" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
+	ip -n "$BT_CL" link set lo up
+	ip -n "$BT_LB" link add lbc type veth peer name cl0 netns "$BT_CL" || bt_fail "veth lbc"
+	ip -n "$BT_LB" addr add "$1/24" dev lbc
+	ip -n "$BT_CL" addr add "$2/24" dev cl0
+	ip -n "$BT_LB" link set lbc up
+	ip -n "$BT_CL" link set cl0 up
+	bt_ns "$BT_CL" ethtool -K cl0 tx off gro on >/dev/null 2>&1 || bt_fail "ethtool cl0"
+}
+
+# bt_sim_attach SIM ADDR/LEN NAGENTS: once the Marathon stand-in SIM (tests/marathon-sim,
+# --prefix $BT_PREFIX, its log in $BT_RUN/sim.log) is ready, attach lb to its agents'
+# bridge as lbb with ADDR/LEN, set what XDP on veth needs (GRO on the bridge port, full
+# checksums from the agents) and wait for the links (client cl0/lbc included).
+bt_sim_attach() {
+	local sim=$1 addr=$2 n=$3 port k
+	"$BT_PY" "$sim" connect --prefix "$BT_PREFIX" --netns "$BT_LB" --address "$addr" \
+		--ifname lbb >"$BT_RUN/connect.json" 2>>"$BT_RUN/sim.log" ||
+		bt_fail "cannot attach $BT_LB to the agents' bridge: $(tail -n 3 "$BT_RUN/sim.log")"
+	port=$("$BT_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["bridge_port"])' "$BT_RUN/connect.json")
+	bt_ns "$BT_PREFIX-net" ethtool -K "$port" gro on >/dev/null 2>&1 || bt_fail "ethtool gro on ($port)"
+	for k in $(seq 1 "$n"); do
+		bt_ns "$BT_PREFIX-agent$k" ethtool -K eth0 tx off >/dev/null 2>&1 || bt_fail "ethtool tx off (agent$k)"
+	done
+	bt_wait_links "$BT_CL cl0" "$BT_LB lbc" "$BT_LB lbb" "$BT_PREFIX-net $port" \
+		$(for k in $(seq 1 "$n"); do echo "$BT_PREFIX-agent$k,eth0"; done)
+}
+
+# bt_one_arm_topology N PASS_OBJ: the client, the lb (one interface, lbb) and N backends
+# on one bridge, each a veth into br0 [sw] with 10.X.2.* / fdX:2::*: cl0 .2, lbb .1,
+# backend I .1I. PASS_OBJ (an XDP_PASS program) goes on swlb: XDP_TX out of lbb reaches
+# the bridge only if its peer runs an XDP program.
+bt_one_arm_topology() {
+	local i pass_obj=$2
+	BT_NB=$1
+	bt_ns_new "$BT_LB"
+	bt_ns_new "$BT_SW"
+	ip -n "$BT_CL" link set lo up
+	bt_ns "$BT_CL" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 >/dev/null
+	bt_ns "$BT_LB" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
+	ip -n "$BT_SW" link add br0 type bridge forward_delay 0 mcast_snooping 0
+	ip -n "$BT_SW" link set br0 up
+	bt_plug "$BT_CL" cl0 swcl "$BT_V4NET.2.2" "$BT_V6NET:2::2"
+	bt_plug "$BT_LB" lbb swlb "$BT_V4NET.2.1" "$BT_V6NET:2::1"
+	for i in $(seq 1 "$BT_NB"); do
+		bt_ns_new "$BT_PREFIX-b$i"
+		bt_plug "$BT_PREFIX-b$i" eth0 "swb$i" "$(bt_backend_addr4 "$i")" "$(bt_backend_addr6 "$i")"
+	done
+	ip -n "$BT_SW" link set dev swlb xdpdrv obj "$pass_obj" sec xdp ||
+		bt_fail "cannot attach the pass program to swlb"
+	for _ in $(seq 1 50); do
+		ip -n "$BT_LB" link show lbb | grep -q 'state UP' &&
+			ip -n "$BT_CL" link show cl0 | grep -q 'state UP' && break
+		sleep 0.1
+	done
+}
+
+# bt_plug NS IFACE PORT ADDR4 ADDR6: a veth from NS into the bridge br0 of BT_SW
+bt_plug() {
+	ip -n "$1" link add "$2" type veth peer name "$3" netns "$BT_SW" || bt_fail "veth $2"
+	ip -n "$1" addr add "$4/24" dev "$2"
+	ip -n "$1" addr add "$5/64" dev "$2" nodad
+	ip -n "$1" link set "$2" up
+	ip -n "$BT_SW" link set "$3" master br0 up
+	bt_ns "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || bt_fail "ethtool $2"
 }
 
 bt_backend_addr4() { echo "$BT_V4NET.2.1$1"; }

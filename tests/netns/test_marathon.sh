@@ -56,8 +56,14 @@ status() {
 }
 
 # applied_count [KIND]: applies so far (KIND: fetch or an event type; default: any)
+# (events that arrive together are applied together: "(TYPE xN)" counts N)
 applied_count() {
-	grep -c "applied marathon state${1:+ ($1)}" "$BT_BATOND_LOG" 2>/dev/null || true
+	if [ -z "${1:-}" ]; then
+		grep -c "applied marathon state" "$BT_BATOND_LOG" 2>/dev/null || true
+		return
+	fi
+	sed -n "s/.*applied marathon state ($1\( x\([0-9]*\)\)\{0,1\}).*/\2/p" "$BT_BATOND_LOG" 2>/dev/null |
+		awk '{ n += ($1 == "" ? 1 : $1) } END { print n + 0 }'
 }
 wait_applied() { # wait_applied N [KIND]
 	local deadline=$((SECONDS + 20))

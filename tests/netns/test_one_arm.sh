@@ -15,40 +15,9 @@ pass_obj=${2:-}
 
 v4=$BT_V4NET
 v6=$BT_V6NET
-BT_NB=2
-bt_ns_new "$BT_LB"
-bt_ns_new "$BT_SW"
-ip -n "$BT_CL" link set lo up
-bt_ns "$BT_CL" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 >/dev/null
-bt_ns "$BT_LB" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
-ip -n "$BT_SW" link add br0 type bridge forward_delay 0 mcast_snooping 0
-ip -n "$BT_SW" link set br0 up
-
-# plug NS IFACE PORT ADDR4 ADDR6: a veth from NS into the bridge
-plug() {
-	ip -n "$1" link add "$2" type veth peer name "$3" netns "$BT_SW" || bt_fail "veth $2"
-	ip -n "$1" addr add "$4/24" dev "$2"
-	ip -n "$1" addr add "$5/64" dev "$2" nodad
-	ip -n "$1" link set "$2" up
-	ip -n "$BT_SW" link set "$3" master br0 up
-	bt_ns "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || bt_fail "ethtool $2"
-}
-plug "$BT_CL" cl0 swcl "$v4.2.2" "$v6:2::2"
-plug "$BT_LB" lbb swlb "$v4.2.1" "$v6:2::1"
-for i in 1 2; do
-	bt_ns_new "$BT_PREFIX-b$i"
-	plug "$BT_PREFIX-b$i" eth0 "swb$i" "$(bt_backend_addr4 $i)" "$(bt_backend_addr6 $i)"
-done
+bt_one_arm_topology 2 "$pass_obj"
 ip -n "$BT_CL" route add "$BT_VIP4/32" via "$v4.2.1"
 ip -n "$BT_CL" -6 route add "$BT_VIP6/128" via "$v6:2::1"
-# XDP_TX out of lbb reaches the bridge only if its peer runs an XDP program.
-ip -n "$BT_SW" link set dev swlb xdpdrv obj "$pass_obj" sec xdp ||
-	bt_fail "cannot attach the pass program to swlb"
-for _ in $(seq 1 50); do
-	ip -n "$BT_LB" link show lbb | grep -q 'state UP' &&
-		ip -n "$BT_CL" link show cl0 | grep -q 'state UP' && break
-	sleep 0.1
-done
 
 bt_start_backends
 bt_config "$BT_RUN/config.json" "1:1 2:1" "tcp4 tcp6 udp4"

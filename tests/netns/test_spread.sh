@@ -42,7 +42,7 @@ m=$(bt_ns "$BT_LB" curl -sS --max-time 5 http://127.0.0.1:9090/metrics) || bt_fa
 [ "$(bt_ns "$BT_LB" curl -sS --max-time 5 http://127.0.0.1:9090/healthz)" = ok ] || bt_fail "/healthz"
 code=$(bt_ns "$BT_LB" curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:9090/nope)
 [ "$code" = 404 ] || bt_fail "/nope answered $code, want 404"
-new=$(echo "$m" | awk -F' ' '/^baton_service_new_flows_total\{frontend="'"$BT_VIP4"':80\/tcp"\}/ { print $2 }')
+new=$(echo "$m" | awk -F' ' '/^baton_service_new_flows_total\{.*frontend="'"$BT_VIP4"':80\/tcp"\}/ { print $2 }')
 be_new=$(echo "$m" | awk '/^baton_backend_new_flows_total/ { s += $2 } END { print s + 0 }')
 fwd=$(echo "$m" | awk '/^baton_packets_total\{reason="fwd_redirect"\}/ { print $2 }')
 echo "metrics: new flows $new for $BT_VIP4:80/tcp, $be_new over the backends, fwd_redirect $fwd packets"

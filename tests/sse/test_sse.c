@@ -968,6 +968,33 @@ static void test_oversized_lines(void **state)
 	run_free(&r);
 }
 
+/*
+ * An unknown field's over-long line is dropped wherever the stream is cut: also when the
+ * limit is passed only by the colon or by the one space after it (found by fuzz_sse).
+ */
+static void test_oversized_unknown_any_cut(void **state)
+{
+	static const char s0[] = "\0\0\0\x02:\n\ndata: ok\n\n"; /* 5 bytes, limit 4, ends at ':' */
+	static const char s1[] =
+		"\0\0coup15: \r\n\r\ndata: ok\n\n"; /* 10 bytes, limit 9, ends at ' ' */
+	static const char *const streams[] = { s0, s1 };
+	static const size_t lens[] = { sizeof(s0) - 1, sizeof(s1) - 1 }, limits[] = { 4, 9 };
+
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t c = 1; c <= lens[i]; c++) {
+			struct run r;
+
+			run_init(&r, limits[i]);
+			feed_chunked(&r, streams[i], lens[i], c);
+			assert_int_equal(r.rc, -EMSGSIZE);
+			assert_int_equal(r.p.stats.dropped, 1);
+			assert_int_equal(r.rec.n, 1);
+			assert_string_equal(r.rec.ev[0].data, "ok");
+			run_free(&r);
+		}
+	}
+}
+
 static void test_callback_stop(void **state)
 {
 	const char *s = "data: 1\n\ndata: 2\n\ndata: 3\n\n";
@@ -1059,6 +1086,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_size_limit_exact),
 		cmocka_unit_test(test_oversized_resume),
 		cmocka_unit_test(test_oversized_lines),
+		cmocka_unit_test(test_oversized_unknown_any_cut),
 		cmocka_unit_test(test_callback_stop),
 		cmocka_unit_test(test_args),
 	};

@@ -10,16 +10,18 @@
  *  3. a forwarded frame goes to a backend of the service its input was addressed to
  *     (client -> VIP:port becomes SNAT -> one of that service's backends), or back from
  *     one of a service's backends to a client as that service's VIP:port, or is an RST
- *     from a VIP:port of a service without backends; frames built valid (not mutated)
- *     leave with correct checksums;
+ *     from a VIP:port of a service without backends; or, for TCP to an L7 frontend or
+ *     to the SNAT address on one of baton-l7's ports only, the frame unchanged into the
+ *     L7 lane; frames built valid (not mutated) leave with correct checksums;
  *  4. the reason counters grow by exactly the number of packets run (every packet
  *     counted under one reason), and per batch the verdicts match the reasons: as many
- *     XDP_PASS as pass_* counts, XDP_TX as fwd_tx + tx_rst_no_backend, XDP_REDIRECT as
- *     fwd_redirect, XDP_DROP as drop_* counts.
+ *     XDP_PASS as pass_* counts, XDP_TX as fwd_tx + tx_* counts, XDP_REDIRECT as
+ *     fwd_redirect + fwd_l7_*, XDP_DROP as drop_* counts.
  *
  * Packets: valid TCP/UDP/ICMP of both families towards VIPs, the SNAT address, the
  * host and elsewhere, from clients and backends, as new flows and as the later
- * packets of flows the program created (both directions, ICMP errors quoting them);
+ * packets of flows the program created (both directions, ICMP errors quoting them),
+ * and of L7 flows spliced as baton-l7 splices them (seq/ack deltas, window scaling);
  * with IPv4 options, fragments, IPv6 extension headers, one or two VLAN tags (802.1Q,
  * 802.1ad), bad length fields, bad data offsets, UDP checksum 0; then mutated (bytes
  * flipped, checksums broken, cut at a random offset, or cut at every offset), or
@@ -50,6 +52,7 @@
 
 #define IF_A "fz0"
 #define IF_B "fz1"
+#define IF_LANE "fz2" /* the L7 lane; no packet of the fuzz comes in on it */
 
 static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0x0a, 0x01 };
 static const uint8_t mac_a_peer[6] = { 0x02, 0, 0, 0, 0x0a, 0x02 };
@@ -58,10 +61,13 @@ static const uint8_t mac_b_peer[6] = { 0x02, 0, 0, 0, 0x0b, 0x02 };
 static const uint8_t mac_router[6] = { 0x02, 0, 0, 0, 0x0a, 0xfe };
 static const uint8_t mac_be1[6] = { 0x02, 0, 0, 0, 0x0a, 0x20 };
 static const uint8_t mac_be2[6] = { 0x02, 0, 0, 0, 0x0b, 0x20 };
+static const uint8_t mac_l[6] = { 0x02, 0, 0, 0, 0x0c, 0x01 };
+static const uint8_t mac_l_peer[6] = { 0x02, 0, 0, 0, 0x0c, 0x02 };
 
 static const struct fx_link links[] = {
 	{ IF_A, mac_a, mac_a_peer, "10.0.0.1/24", "fd00::1/64" },
 	{ IF_B, mac_b, mac_b_peer, "10.1.0.1/24", "fd01::1/64" },
+	{ IF_LANE, mac_l, mac_l_peer, "10.2.0.1/24", "fd02::1/64" },
 };
 static const char *const routes[] = { "default via 10.0.0.254 dev " IF_A,
 				      "::/0 via fd00::fe dev " IF_A };
@@ -70,7 +76,7 @@ static const struct fx_neigh neighs[] = {
 	{ "10.0.0.20", mac_be1, IF_A },	    { "fd00::20", mac_be1, IF_A },
 	{ "10.1.0.20", mac_be2, IF_B },	    { "fd01::20", mac_be2, IF_B },
 };
-static const struct fx_netns world = { links, 2, routes, 2, neighs, 6 };
+static const struct fx_netns world = { links, 3, routes, 2, neighs, 6 };
 
 /* ---- Services: the tables the invariants are checked against ---- */
 
@@ -95,6 +101,7 @@ struct fz_service {
 	const char *vip;
 	int port, proto;
 	int be[2]; /* backend ids; 0 = none */
+	bool l7;   /* an http frontend (BATON_FE_F_L7): unbound TCP goes to the lane */
 };
 
 static const struct fz_service services[] = {
@@ -104,11 +111,15 @@ static const struct fz_service services[] = {
 	[4] = { 6, "2001:db8::10", 80, IPPROTO_TCP, { 4, 5 } },
 	[5] = { 6, "2001:db8::10", 53, IPPROTO_UDP, { 6, 0 } },
 	[6] = { 6, "2001:db8::10", 81, IPPROTO_UDP, { 0, 0 } }, /* no backends: drop */
+	[7] = { 4, "192.0.2.10", 8080, IPPROTO_TCP, { 1, 2 }, true },
+	[8] = { 6, "2001:db8::10", 8080, IPPROTO_TCP, { 4, 5 }, true },
 };
-#define N_SERVICES 7
+#define N_SERVICES 9
+#define L7_PORT_MIN 30000 /* baton-l7's backend legs; disjoint from the SNAT ports */
+#define L7_PORT_MAX 30999
 
 static struct baton_bpf *skel;
-static int ifindex[2], prog_fd;
+static int ifindex[3], prog_fd;
 static uint8_t vip4[16], vip6[16], snat4[16], snat6[16]; /* fx_addr() writes 16 */
 
 /* ---- Random numbers (xorshift64*), reproducible from the seed ---- */
@@ -143,6 +154,27 @@ static void must(int rc, const char *what)
 	}
 }
 
+static __u8 abi_family(int family)
+{
+	return family == 4 ? BATON_FAMILY_V4 : BATON_FAMILY_V6;
+}
+
+/* Sets BATON_FE_F_L7 on the frontend entry of v. */
+static int mark_l7(const struct fz_service *v)
+{
+	struct baton_frontend_key k = { .port = htons((uint16_t)v->port),
+					.proto = (__u8)v->proto,
+					.family = abi_family(v->family) };
+	struct baton_frontend fe;
+	int fd = bpf_map__fd(skel->maps.frontends);
+
+	fx_addr(v->family, v->vip, k.addr);
+	if (bpf_map_lookup_elem(fd, &k, &fe))
+		return -1;
+	fe.flags |= BATON_FE_F_L7;
+	return bpf_map_update_elem(fd, &k, &fe, BPF_EXIST);
+}
+
 static void setup_maps(void)
 {
 	struct baton_config cfg;
@@ -151,6 +183,9 @@ static void setup_maps(void)
 	fx_config_init(&cfg, SNAT4, SNAT6);
 	cfg.snat_port_min = 20000;
 	cfg.snat_port_max = 29999;
+	cfg.l7_lane_ifindex = (__u32)ifindex[2];
+	cfg.l7_port_min = L7_PORT_MIN;
+	cfg.l7_port_max = L7_PORT_MAX;
 	must(fx_put_config(skel, &cfg), "config");
 	for (int b = 1; b < N_BACKENDS; b++)
 		must(fx_put_backend(skel, b, backends[b].family, backends[b].addr,
@@ -160,6 +195,8 @@ static void setup_maps(void)
 		const struct fz_service *v = &services[s];
 
 		must(fx_put_frontend(skel, v->family, v->vip, v->port, v->proto, s), "frontend");
+		if (v->l7)
+			must(mark_l7(v), "L7 frontend");
 		must(fx_put_frontend(skel, v->family, v->vip, 0, 0, 0), "address entry");
 		if (v->be[0] == 0)
 			continue;
@@ -200,7 +237,7 @@ struct fz_flow {
 };
 #define N_FLOWS 256
 static struct fz_flow flows[N_FLOWS];
-static unsigned int n_flows;
+static unsigned int n_flows, n_spliced;
 
 static int pick_port(void)
 {
@@ -244,6 +281,8 @@ static void gen_fresh(struct pkt_spec *s, char *sa, char *da)
 	}
 	s->sport = chance(8) ? pick_port() : 1024 + (int)below(64000);
 	s->dport = pick_port();
+	if (d == 4 && chance(2))
+		s->dport = L7_PORT_MIN + (int)below(L7_PORT_MAX - L7_PORT_MIN + 1);
 	s->tcp_flags = chance(2) ? TH_SYN : (uint8_t)below(64);
 	s->seq = (uint32_t)rnd();
 	s->ack = (uint32_t)rnd();
@@ -379,6 +418,22 @@ static bool is_any_backend_addr(int family, const uint8_t *addr)
 	return false;
 }
 
+/*
+ * Into the L7 lane, unchanged: TCP to an L7 frontend, or to the SNAT address on one of
+ * baton-l7's ports (a backend leg). Only those.
+ */
+static bool lane_allowed(const struct pkt_info *pi)
+{
+	int sid = find_service(pi->family, pi->daddr, pi->dport, pi->proto);
+
+	if (pi->proto != IPPROTO_TCP)
+		return false;
+	if (sid && services[sid].l7)
+		return true;
+	return !memcmp(pi->daddr, pi->family == 4 ? snat4 : snat6, pi->family == 4 ? 4 : 16) &&
+	       pi->dport >= L7_PORT_MIN && pi->dport <= L7_PORT_MAX;
+}
+
 /* NULL when the forward is allowed, else why not. */
 static const char *check_forward(const uint8_t *in, size_t in_len, const uint8_t *out,
 				 size_t out_len)
@@ -389,6 +444,9 @@ static const char *check_forward(const uint8_t *in, size_t in_len, const uint8_t
 
 	pkt_parse(in, in_len, &pi);
 	pkt_parse(out, out_len, &po);
+	/* A NAT forward always rewrites an address: an unchanged frame went to the lane. */
+	if (out_len == in_len && !memcmp(in, out, in_len))
+		return lane_allowed(&pi) ? NULL : "unchanged frame forwarded (into the lane?)";
 	if (po.family != 4 && po.family != 6)
 		return "forwarded frame is not IP";
 	if (pi.family != po.family)
@@ -495,7 +553,9 @@ static void learn_flow(const struct pkt_spec *s)
 	struct pkt_info po;
 
 	pkt_parse(out, out_len, &po);
-	if (po.family != s->family || po.proto != s->proto)
+	/* Into the L7 lane (unchanged): baton-l7's business, not a flow of the program. */
+	if (po.family != s->family || po.proto != s->proto ||
+	    memcmp(po.saddr, s->family == 4 ? snat4 : snat6, s->family == 4 ? 4 : 16))
 		return;
 	f->family = s->family;
 	f->proto = s->proto;
@@ -510,6 +570,81 @@ static void learn_flow(const struct pkt_spec *s)
 	n_flows++;
 }
 
+/*
+ * An L7 SYN went into the lane: splice it as baton-l7 would once the backend answered
+ * (both entries in the main table, random deltas and window shifts), so that its later
+ * packets take XDP's splice path. Its client -> VIP packets must then reach the
+ * service's backend from SNAT:leg port, and the backend's come back as VIP:port.
+ */
+static void splice_l7(const struct pkt_spec *s)
+{
+	struct fz_flow *f = &flows[n_flows % N_FLOWS];
+	struct baton_flow_key kc = { .proto = IPPROTO_TCP }, kb = { .proto = IPPROTO_TCP };
+	struct baton_flow fc = { 0 }, fb = { 0 };
+	uint8_t vip[16], client[16], be[16], snat[16];
+	int fd = bpf_map__fd(skel->maps.flows), sid, b, lport;
+	struct timespec ts;
+
+	fx_addr(s->family, s->daddr, vip);
+	sid = find_service(s->family, vip, s->dport, IPPROTO_TCP);
+	if (!sid || !services[sid].l7)
+		return;
+	b = services[sid].be[below(2)];
+	lport = L7_PORT_MIN + (int)below(L7_PORT_MAX - L7_PORT_MIN + 1);
+	fx_addr(s->family, s->saddr, client);
+	fx_addr(s->family, backends[b].addr, be);
+	memcpy(snat, s->family == 4 ? snat4 : snat6, 16);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	kc.family = kb.family = abi_family(s->family);
+	memcpy(kc.saddr, client, 16);
+	memcpy(kc.daddr, vip, 16);
+	kc.sport = htons((uint16_t)s->sport);
+	kc.dport = htons((uint16_t)s->dport);
+	memcpy(kb.saddr, be, 16);
+	memcpy(kb.daddr, snat, 16);
+	kb.sport = htons((uint16_t)backends[b].port);
+	kb.dport = htons((uint16_t)lport);
+
+	fc.flags = fb.flags = BATON_FLOW_F_SPLICED;
+	fb.flags |= BATON_FLOW_F_REPLY;
+	fc.service_id = fb.service_id = (__u32)sid;
+	fc.backend_id = fb.backend_id = (__u32)b;
+	/* a second back: the kernel's coarse clock may lag this one */
+	fc.last_seen_ns = fb.last_seen_ns =
+		(__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec - 1000000000ull;
+	memcpy(fc.saddr, snat, 16);
+	memcpy(fc.daddr, be, 16);
+	fc.sport = kb.dport;
+	fc.dport = kb.sport;
+	memcpy(fb.saddr, vip, 16);
+	memcpy(fb.daddr, client, 16);
+	fb.sport = kc.dport;
+	fb.dport = kc.sport;
+	fc.seq_delta = (__u32)rnd();
+	fc.ack_delta = (__u32)rnd();
+	fb.seq_delta = -fc.ack_delta;
+	fb.ack_delta = -fc.seq_delta;
+	fc.wscale_shift = (__s8)((int)below(9) - 4);
+	fb.wscale_shift = (__s8)-fc.wscale_shift;
+	if (bpf_map_update_elem(fd, &kb, &fb, BPF_ANY) ||
+	    bpf_map_update_elem(fd, &kc, &fc, BPF_ANY))
+		return;
+
+	f->family = s->family;
+	f->proto = IPPROTO_TCP;
+	snprintf(f->client, sizeof(f->client), "%s", s->saddr);
+	snprintf(f->vip, sizeof(f->vip), "%s", s->daddr);
+	snprintf(f->backend, sizeof(f->backend), "%s", backends[b].addr);
+	snprintf(f->snat, sizeof(f->snat), "%s", s->family == 4 ? SNAT4 : SNAT6);
+	f->cport = s->sport;
+	f->vport = s->dport;
+	f->bport = backends[b].port;
+	f->sport = lport;
+	n_flows++;
+	n_spliced++;
+}
+
 static void reason_sums(__u64 *pk)
 {
 	for (__u32 r = 0; r < BATON_R_MAX; r++) {
@@ -522,10 +657,34 @@ static void reason_sums(__u64 *pk)
 	}
 }
 
+/* The verdict a reason stands for; a reason this test does not know stops it. */
+static int reason_verdict(int r)
+{
+	const char *n = baton_reason_name((unsigned int)r);
+
+	switch (r) {
+	case BATON_R_FWD_TX:
+	case BATON_R_TX_RST_NO_BACKEND:
+	case BATON_R_TX_ARP_REPLY:
+	case BATON_R_TX_ND_ADVERT:
+		return XDP_TX;
+	case BATON_R_FWD_REDIRECT:
+	case BATON_R_FWD_L7_LANE:
+	case BATON_R_FWD_L7_OUT:
+		return XDP_REDIRECT;
+	}
+	if (strncmp(n, "pass_", 5) == 0)
+		return XDP_PASS;
+	if (strncmp(n, "drop_", 5) == 0)
+		return XDP_DROP;
+	fprintf(stderr, "Bail out! reason %s: which verdict?\n", n);
+	exit(1);
+}
+
 /* Invariant 4 over a batch. */
 static void check_batch(const __u64 *before, const struct tally *t0, const struct tally *t1)
 {
-	__u64 after[BATON_R_MAX], d[BATON_R_MAX], sum = 0, pass, tx, redir, drop = 0;
+	__u64 after[BATON_R_MAX], d[BATON_R_MAX], sum = 0, v[5] = { 0 }, pass, tx, redir, drop;
 	unsigned long long n = t1->packets - t0->packets;
 	unsigned long long a[5];
 
@@ -533,15 +692,14 @@ static void check_batch(const __u64 *before, const struct tally *t0, const struc
 	for (int r = 0; r < BATON_R_MAX; r++) {
 		d[r] = after[r] - before[r];
 		sum += d[r];
+		v[reason_verdict(r)] += d[r];
 	}
 	for (int i = 0; i < 5; i++)
 		a[i] = t1->act[i] - t0->act[i];
-	pass = d[BATON_R_PASS_NOT_IP] + d[BATON_R_PASS_L2_UNSUPPORTED] + d[BATON_R_PASS_NOT_VIP] +
-	       d[BATON_R_PASS_VIP_OTHER];
-	tx = d[BATON_R_FWD_TX] + d[BATON_R_TX_RST_NO_BACKEND];
-	redir = d[BATON_R_FWD_REDIRECT];
-	for (int r = BATON_R_DROP_TRUNCATED; r < BATON_R_MAX; r++)
-		drop += d[r];
+	pass = v[XDP_PASS];
+	tx = v[XDP_TX];
+	redir = v[XDP_REDIRECT];
+	drop = v[XDP_DROP];
 	if (sum != n || pass != a[XDP_PASS] || tx != a[XDP_TX] || redir != a[XDP_REDIRECT] ||
 	    drop != a[XDP_DROP]) {
 		printf("not ok - counters: %llu packets, reasons sum %llu; PASS %llu/%llu TX "
@@ -675,16 +833,20 @@ int main(int argc, char **argv)
 			    (rc == XDP_TX || rc == XDP_REDIRECT) &&
 			    (s.proto == IPPROTO_UDP ||
 			     (s.proto == IPPROTO_TCP &&
-			      (s.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN)))
+			      (s.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN))) {
 				learn_flow(&s);
+				if (rc == XDP_REDIRECT && s.proto == IPPROTO_TCP && chance(2))
+					splice_l7(&s);
+			}
 		}
 		check_batch(before, &t0, &t);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts1);
 	printf("# %llu packets in %.1f s: PASS %llu, TX %llu, REDIRECT %llu, DROP %llu; %u "
-	       "flows followed\n",
+	       "flows followed, %u of them L7 splices\n",
 	       t.packets, (ts1.tv_sec - ts0.tv_sec) + (ts1.tv_nsec - ts0.tv_nsec) / 1e9,
-	       t.act[XDP_PASS], t.act[XDP_TX], t.act[XDP_REDIRECT], t.act[XDP_DROP], n_flows);
+	       t.act[XDP_PASS], t.act[XDP_TX], t.act[XDP_REDIRECT], t.act[XDP_DROP], n_flows,
+	       n_spliced);
 	{
 		__u64 all[BATON_R_MAX];
 

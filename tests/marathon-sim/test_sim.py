@@ -652,9 +652,9 @@ class MarathonSimTest(unittest.TestCase):
                 "taskKillGracePeriodSeconds": 1, "env": {"MSIMTEST": "1"}}
         self.create(body)
         (task,) = self.tasks("/kill/stubborn")
-        self.assertTrue(procs_with_env("MESOS_TASK_ID=" + task["id"]))
-        # RUNNING comes as the shell starts; a kill before it ran its trap would end it
-        # at once: wait until the task's shell ignores SIGTERM (SigIgn bit 15).
+        # RUNNING comes as the shell starts (its process may not be visible yet); a kill
+        # before it ran its trap would end it at once: wait until the task's process
+        # exists and its shell ignores SIGTERM (SigIgn bit 15).
         deadline = time.monotonic() + 5
         while not any(ignores_term(p) for p in procs_with_env("MESOS_TASK_ID=" + task["id"])):
             self.assertLess(time.monotonic(), deadline, "the task never set its TERM trap")

@@ -18,8 +18,8 @@ packages=(
 	libclang-rt-14-dev valgrind
 	# tests and demo: namespaces, real clients and servers
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod openssl
-	# the API tests read its JSON
-	jq
+	# the API tests read its JSON; BIRD checks the VIP route includes (tests/vip)
+	jq bird2
 	# benchmarks (perf/): DPDK for baton-pktgen, the peers and the load tools of perf/suite.sh
 	iptables haproxy nginx-light wrk iperf3 gnuplot-nox
 )

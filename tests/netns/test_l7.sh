@@ -48,11 +48,13 @@ B1=$(bt_backend_addr4 1) B2=$(bt_backend_addr4 2) B3=$(bt_backend_addr4 3)
 cat >"$BT_RUN/config.json" <<EOF
 {"services": [
  {"name": "app1", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
-  "vhosts": ["app1.example"], "backends": [{"address": "$B1", "port": 31001}]},
+  "vhosts": ["app1.example"], "forwarded_for": true,
+  "backends": [{"address": "$B1", "port": 31001}]},
  {"name": "app1-api", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["app1.example"], "path": "/api", "backends": [{"address": "$B3", "port": 31003}]},
  {"name": "app2", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
-  "vhosts": ["app2.example", "www.app2.example"], "backends": [{"address": "$B2", "port": 31002}]},
+  "vhosts": ["app2.example", "www.app2.example"], "forwarded_for": true,
+  "backends": [{"address": "$B2", "port": 31002}]},
  {"name": "secure", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["secure.example"], "redirect_to_https": true,
   "backends": [{"address": "$B1", "port": 31001}]},
@@ -123,6 +125,18 @@ out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/one" "http://$BT_VIP4/two
 [ "$out" = "b2 /one
 b2 /two" ] || bt_fail "keep-alive: '$out'"
 say "routing: Host and path select the app, HTTP/1.0, keep-alive and IPv6 work"
+
+# X-Forwarded-For: inserted for app1/app2 (forwarded_for), not for app1-api. The
+# download and upload below run on app2/app1: intact, they prove the splice's deltas
+# account for the inserted header.
+CL4=$BT_V4NET.1.2
+expect_body "b2 xff=$CL4" -H "Host: app2.example" "http://$BT_VIP4/xff"
+expect_body "b1 xff=$CL4" -H "Host: app1.example" "http://$BT_VIP4/xff"
+expect_body "b3 xff=" -H "Host: app1.example" "http://$BT_VIP4/api/xff"
+out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/xff" "http://$BT_VIP4/two") || bt_fail "xff keep-alive"
+[ "$out" = "b2 xff=$CL4
+b2 /two" ] || bt_fail "xff then keep-alive: '$out'"
+say "X-Forwarded-For: $CL4 inserted when configured, not otherwise; keep-alive after it works"
 
 # ---- TLS: routed by the ClientHello's SNI, not terminated (the backend holds the key) ----
 expect_body "b1-tls /s" -k --resolve "one.example:443:$BT_VIP4" "https://one.example/s"
@@ -306,6 +320,7 @@ until [ "$(cl_curl -H "Host: mweb.example" "http://$LBA/m" 2>/dev/null)" = "b3 /
 	sleep 0.2
 done
 expect_body "b3 /p" "http://$LBA:10080/p"
+expect_body "b3 xff=$CL4" -H "Host: mweb.example" "http://$LBA/xff"
 code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: other.example" "http://$LBA/")
 [ "$code" = 503 ] || bt_fail "Marathon: unknown Host answered $code"
 say "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane"

@@ -298,13 +298,18 @@ tasks = [{"id": "mweb.t%d" % b, "appId": "/mweb", "host": "%s.2.1%d" % (net, b),
           "state": "TASK_RUNNING", "stagedAt": "2026-11-25T00:00:00.000Z",
           "startedAt": "2026-11-25T00:00:01.000Z", "version": "2026-11-25T00:00:00.000Z",
           "healthCheckResults": []} for b in (3,)]
-app = {"id": "/mweb", "cmd": "x", "instances": 1, "networks": [{"mode": "host"}],
-       "labels": {"HAPROXY_GROUP": "external", "HAPROXY_0_MODE": "http",
-                  "HAPROXY_0_VHOST": "mweb.example"},
-       "container": None, "healthChecks": [],
-       "portDefinitions": [{"port": 10080, "protocol": "tcp", "name": "http"}],
-       "tasks": tasks, "tasksRunning": 1, "version": "2026-11-25T00:00:00.000Z"}
-print(json.dumps({"apps": [app]}))
+def app(name, port, labels):
+    return {"id": "/" + name, "cmd": "x", "instances": 1, "networks": [{"mode": "host"}],
+            "labels": dict(HAPROXY_GROUP="external", HAPROXY_0_MODE="http", **labels),
+            "container": None, "healthChecks": [],
+            "portDefinitions": [{"port": port, "protocol": "tcp", "name": "http"}],
+            "tasks": [dict(t, id=name + ".t3", appId="/" + name, servicePorts=[port])
+                      for t in tasks],
+            "tasksRunning": 1, "version": "2026-11-25T00:00:00.000Z"}
+print(json.dumps({"apps": [
+    app("mweb", 10080, {"HAPROXY_0_VHOST": "mweb.example"}),
+    app("msec", 10081, {"HAPROXY_0_VHOST": "msec.example",
+                        "HAPROXY_0_REDIRECT_TO_HTTPS": "true"})]}))
 PY
 bt_bg "$BT_LB" "$BT_PY" "$BT_LIB_DIR/../client/replay_marathon.py" --port 18080 \
 	--apps "$BT_RUN/apps.json" --heartbeat 1 --max-seconds 60 >"$BT_RUN/replay.log" 2>&1
@@ -323,7 +328,11 @@ expect_body "b3 /p" "http://$LBA:10080/p"
 expect_body "b3 xff=$CL4" -H "Host: mweb.example" "http://$LBA/xff"
 code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: other.example" "http://$LBA/")
 [ "$code" = 503 ] || bt_fail "Marathon: unknown Host answered $code"
-say "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane"
+hdrs=$(cl_curl -D - -o /dev/null -H "Host: msec.example" "http://$LBA/in")
+echo "$hdrs" | grep -q "^HTTP/1.1 301" || bt_fail "HAPROXY_0_REDIRECT_TO_HTTPS: $hdrs"
+echo "$hdrs" | grep -qi "^Location: https://msec.example/in" || bt_fail "Location: $hdrs"
+say "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane;" \
+	"HAPROXY_0_REDIRECT_TO_HTTPS -> 301"
 
 # ---- Optional: request rates through the lane (BT_L7_WRK=1; figures, not a pass/fail) ----
 if [ "${BT_L7_WRK:-0}" = 1 ] && command -v wrk >/dev/null; then

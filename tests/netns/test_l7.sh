@@ -287,6 +287,21 @@ got=$(sha256sum "$BT_RUN/slow.bin" | cut -d' ' -f1)
 [ "$got" = "$want_slow" ] || bt_fail "download across the restart: sha256 $got"
 say "baton-l7 SIGKILLed and restarted: the spliced download completed intact, new connections served"
 
+# ---- wrk through the lane (keep-alive: with Connection: close wrk counts every close
+# by the server as a read error, so that mode cannot assert zero socket errors) ----
+if command -v wrk >/dev/null; then
+	for mode in keepalive; do
+		hdr=(-H "Host: app1.example")
+		bt_ns "$BT_CL" timeout 20 wrk -t1 -c4 -d2s "${hdr[@]}" "http://$BT_VIP4/w" \
+			>"$BT_RUN/wrk-$mode.out" 2>&1 || bt_fail "wrk $mode: $(cat "$BT_RUN/wrk-$mode.out")"
+		n=$(awk '/requests in/ { print $1 }' "$BT_RUN/wrk-$mode.out")
+		[ "${n:-0}" -gt 0 ] || bt_fail "wrk $mode: no requests: $(cat "$BT_RUN/wrk-$mode.out")"
+		! grep -q "Socket errors\|Non-2xx" "$BT_RUN/wrk-$mode.out" ||
+			bt_fail "wrk $mode: $(cat "$BT_RUN/wrk-$mode.out")"
+		say "wrk 1 thread, 4 connections, 2 s, $mode: $n requests, no errors, all 2xx"
+	done
+fi
+
 # ---- batond following Marathon: HAPROXY_0_MODE=http with a VHOST through the lane ----
 bt_kill_batond TERM
 "$BT_PY" - "$BT_V4NET" >"$BT_RUN/apps.json" <<'PY'

@@ -321,10 +321,22 @@ static int parse_backends(const cJSON *arr, struct config_service *s, const char
 		    fmt_endpoint(b->family, b->addr, b->port, a, sizeof(a)));
 }
 
-/* mode, vhosts, path, redirect_to_https: the L7 lane's fields (docs/l7.md). */
+/* An optional true/false field of an http/https service. */
+static int get_l7_bool(const cJSON *v, const char *field, bool *out, const char *label,
+		       struct errbuf *e)
+{
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return fail(e, -EINVAL, "%s: field \"%s\": expected true or false", label, field);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+/* mode, vhosts, path, redirect_to_https, forwarded_for: the L7 lane's fields (docs/l7.md). */
 static int parse_l7_fields(const cJSON *mode, const cJSON *vhosts, const cJSON *path,
-			   const cJSON *redirect, struct config_service *s, const char *label,
-			   struct errbuf *e)
+			   const cJSON *redirect, const cJSON *xff, struct config_service *s,
+			   const char *label, struct errbuf *e)
 {
 	const cJSON *it;
 
@@ -344,11 +356,11 @@ static int parse_l7_fields(const cJSON *mode, const cJSON *vhosts, const cJSON *
 				    label);
 	}
 	if (s->mode == CONFIG_MODE_TCP) {
-		if (vhosts != NULL || path != NULL || redirect != NULL)
-			return fail(
-				e, -EINVAL,
-				"%s: vhosts, path and redirect_to_https need mode http or https",
-				label);
+		if (vhosts != NULL || path != NULL || redirect != NULL || xff != NULL)
+			return fail(e, -EINVAL,
+				    "%s: vhosts, path, redirect_to_https and forwarded_for need "
+				    "mode http or https",
+				    label);
 		return 0;
 	}
 	if (s->proto != IPPROTO_TCP)
@@ -383,13 +395,9 @@ static int parse_l7_fields(const cJSON *mode, const cJSON *vhosts, const cJSON *
 				    label, sizeof(s->path) - 1);
 		strcpy(s->path, path->valuestring);
 	}
-	if (redirect != NULL) {
-		if (!cJSON_IsBool(redirect))
-			return fail(e, -EINVAL,
-				    "%s: field \"redirect_to_https\": expected true or false",
-				    label);
-		s->redirect_to_https = cJSON_IsTrue(redirect);
-	}
+	if (get_l7_bool(redirect, "redirect_to_https", &s->redirect_to_https, label, e) ||
+	    get_l7_bool(xff, "forwarded_for", &s->forwarded_for, label, e))
+		return -EINVAL;
 	return 0;
 }
 
@@ -397,8 +405,8 @@ static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct co
 			 struct errbuf *e)
 {
 	static const char *const known[] = {
-		"name",	  "vip",  "port",   "protocol", "maglev_size",	    "backends",
-		"sticky", "mode", "vhosts", "path",	"redirect_to_https"
+		"name",	  "vip",  "port",   "protocol", "maglev_size",	     "backends",
+		"sticky", "mode", "vhosts", "path",	"redirect_to_https", "forwarded_for"
 	};
 	enum {
 		F_NAME,
@@ -412,6 +420,7 @@ static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct co
 		F_VHOSTS,
 		F_PATH,
 		F_REDIRECT,
+		F_XFF,
 		F_N
 	};
 	const cJSON *f[F_N];
@@ -458,7 +467,8 @@ static int parse_service(const cJSON *js, size_t idx, __u32 default_m, struct co
 				    label);
 		s->sticky = cJSON_IsTrue(f[F_STICKY]);
 	}
-	err = parse_l7_fields(f[F_MODE], f[F_VHOSTS], f[F_PATH], f[F_REDIRECT], s, label, e);
+	err = parse_l7_fields(f[F_MODE], f[F_VHOSTS], f[F_PATH], f[F_REDIRECT], f[F_XFF], s, label,
+			      e);
 	if (err)
 		return err;
 	s->maglev_size = default_m;

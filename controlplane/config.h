@@ -10,6 +10,7 @@
  *                     "protocol": "tcp", "maglev_size": 65537,
  *                     "mode": "tcp" | "http" | "https",  (http/https: the L7 lane)
  *                     "vhosts": ["a.example"], "path": "/api", "redirect_to_https": false,
+ *                     "forwarded_for": false,  (http: insert X-Forwarded-For)
  *                     "backends": [ { "address": "10.1.0.11", "port": 31001,
  *                                     "weight": 1 } ] } ] }
  */
@@ -65,6 +66,7 @@ struct config_service {
 	char vhosts[CONFIG_VHOSTS_MAX][128]; /* lower case; none = any Host */
 	char path[128];			     /* path prefix; "" = any */
 	bool redirect_to_https;		     /* answer 301 to the https URL */
+	bool forwarded_for;		     /* http: insert X-Forwarded-For (docs/l7.md) */
 	__u16 l7_port; /* set by l7_lower(): the real frontend port (port is then synthetic) */
 };
 

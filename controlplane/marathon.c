@@ -2667,6 +2667,22 @@ static int out_reserve(struct build *bd)
 }
 
 /* Label values that configure the service; each bad one is a problem and is ignored. */
+/* HAPROXY_{n}_<name> as a boolean into *out (left alone when absent; bad: false). */
+static void port_flag(struct build *bd, const struct view *v, __u32 n, const char *name, bool *out)
+{
+	char key[96];
+	const char *val = port_label(v, n, name, key);
+	int b;
+
+	if (val == NULL)
+		return;
+	b = label_bool(val);
+	if (b < 0)
+		problem_add(bd->probs, v->def->id, NULL, key,
+			    "\"%s\" is not a boolean; taken as false", val);
+	*out = b == 1;
+}
+
 static int apply_labels(struct build *bd, const struct view *v, struct svc *sv,
 			struct marathon_service *s, char **app_groups, size_t n_app_groups)
 {
@@ -2754,14 +2770,8 @@ static int apply_labels(struct build *bd, const struct view *v, struct svc *sv,
 			return -ENOMEM;
 	}
 
-	val = port_label(v, sv->index, "STICKY", key);
-	if (val != NULL) {
-		b = label_bool(val);
-		if (b < 0)
-			problem_add(bd->probs, id, NULL, key,
-				    "\"%s\" is not a boolean; taken as false", val);
-		s->sticky = b == 1;
-	}
+	port_flag(bd, v, sv->index, "STICKY", &s->sticky);
+	port_flag(bd, v, sv->index, "REDIRECT_TO_HTTPS", &s->redirect_to_https);
 
 	s->balance = NULL;
 	val = port_label(v, sv->index, "BALANCE", key);
@@ -3009,8 +3019,17 @@ static const char *const acted_app_labels[] = {
 };
 
 static const char *const acted_port_labels[] = {
-	"PORT",	  "BIND_ADDR", "MODE",	  "VHOST", "PATH",
-	"STICKY", "BALANCE",   "ENABLED", "GROUP", "BACKEND_HEALTHCHECK_PORT_INDEX",
+	"PORT",
+	"BIND_ADDR",
+	"MODE",
+	"VHOST",
+	"PATH",
+	"STICKY",
+	"BALANCE",
+	"ENABLED",
+	"GROUP",
+	"REDIRECT_TO_HTTPS",
+	"BACKEND_HEALTHCHECK_PORT_INDEX",
 };
 
 static int str_ptr_cmp(const void *pa, const void *pb)

@@ -325,7 +325,8 @@ struct marathon_service {
 	char **vhosts; /* HAPROXY_{n}_VHOST split at ",", lower case */
 	char *path;    /* HAPROXY_{n}_PATH, or NULL */
 	bool sticky;
-	char *balance; /* HAPROXY_{n}_BALANCE, default "roundrobin"; recorded only */
+	bool redirect_to_https; /* HAPROXY_{n}_REDIRECT_TO_HTTPS: the L7 lane answers 301 */
+	char *balance;		/* HAPROXY_{n}_BALANCE, default "roundrobin"; recorded only */
 	size_t n_groups;
 	char **groups; /* HAPROXY_{n}_GROUP, else HAPROXY_GROUP, split at "," */
 	size_t n_vips;

@@ -545,6 +545,9 @@ static int lower_http(struct sync *s, struct config *cfg, const __be32 (*addrs)[
 					return err;
 				cfg->n_services++;
 				cs->mode = CONFIG_MODE_HTTP;
+				/* Marathon-LB's http backends carry "option forwardfor". */
+				cs->forwarded_for = true;
+				cs->redirect_to_https = ms->redirect_to_https;
 				if (ms->path != NULL)
 					snprintf(cs->path, sizeof(cs->path), "%s", ms->path);
 				if (vh == 0)

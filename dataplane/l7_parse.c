@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -267,4 +269,23 @@ enum l7_verdict l7_parse_sni(const unsigned char *buf, size_t len, char *sni, si
 		p = qend;
 	}
 	return L7_OK;
+}
+
+int l7_insert_xff(char *buf, size_t len, size_t cap, int family, const void *addr)
+{
+	char a[INET6_ADDRSTRLEN], hdr[L7_XFF_MAX];
+	const char *eol = memchr(buf, '\n', len);
+	size_t at, n;
+	int k;
+
+	if (eol == NULL || inet_ntop(family, addr, a, sizeof(a)) == NULL)
+		return -1;
+	k = snprintf(hdr, sizeof(hdr), "X-Forwarded-For: %s\r\n", a);
+	if (k < 0 || (size_t)k >= sizeof(hdr) || len + (size_t)k > cap)
+		return -1;
+	n = (size_t)k;
+	at = (size_t)(eol - buf) + 1;
+	memmove(buf + at + n, buf + at, len - at);
+	memcpy(buf + at, hdr, n);
+	return (int)n;
 }

@@ -43,4 +43,14 @@ enum l7_verdict l7_parse_http(const char *buf, size_t len, struct l7_request *r)
 enum l7_verdict l7_parse_sni(const unsigned char *buf, size_t len, char *sni, size_t sni_len,
 			     size_t *head_len);
 
+#define L7_XFF_MAX 64 /* "X-Forwarded-For: " + an IPv6 address + CRLF, rounded up */
+
+/*
+ * Inserts "X-Forwarded-For: <addr>\r\n" (addr: 4 or 16 bytes, network order, of family
+ * AF_INET or AF_INET6) after the request line of the HTTP head at buf[0..len); buf has
+ * room for cap bytes. Returns the bytes inserted, or -1 (no complete request line, or
+ * no room) with buf unchanged.
+ */
+int l7_insert_xff(char *buf, size_t len, size_t cap, int family, const void *addr);
+
 #endif /* BATON_L7_PARSE_H */

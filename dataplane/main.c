@@ -91,7 +91,8 @@ struct conn {
 	uint16_t c_win;	     /* the client's last window field */
 	uint64_t t_start, t_retx;
 	int retx;
-	uint32_t head_len;
+	uint32_t head_len; /* the head as sent to the backend: the client's bytes + xff */
+	uint32_t xff;	   /* bytes of X-Forwarded-For inserted into it (0 or one header) */
 	uint8_t *head;
 	/* backend leg */
 	uint32_t sid, bid, hash, tried[MAX_TRIES];
@@ -207,7 +208,7 @@ static void to_client(const struct conn *c, uint32_t seq, uint32_t ack, uint8_t 
 			    .wscale = -1,
 			    .payload = data,
 			    .plen = len };
-	uint32_t room = o.head_max - c->head_len;
+	uint32_t room = c->head_len < o.head_max ? o.head_max - c->head_len : 0;
 
 	memcpy(s.saddr, c->ct.daddr, 16);
 	memcpy(s.daddr, c->ct.saddr, 16);
@@ -545,6 +546,16 @@ static void head_complete(struct conn *c)
 	r = route_of(c, &answered);
 	if (answered)
 		return;
+	if ((r->flags & BATON_L7_R_XFF) && !c->tls) {
+		int n = l7_insert_xff((char *)c->head, c->head_len, o.head_max + L7_XFF_MAX,
+				      c->ct.family == BATON_FAMILY_V6 ? AF_INET6 : AF_INET,
+				      c->ct.saddr);
+
+		if (n > 0) {
+			c->xff = (uint32_t)n;
+			c->head_len += c->xff;
+		}
+	}
 	c->hash = (uint32_t)l7_siphash(&g.key, &c->ct, sizeof(c->ct));
 	connect_next(c, r);
 }
@@ -596,7 +607,8 @@ static int write_flows(struct conn *c)
 	fwd.sport = k.bp;
 	fwd.dport = k.ap;
 	fwd.flags = BATON_FLOW_F_SPLICED;
-	fwd.seq_delta = c->l_isn - c->c_isn; /* the client's bytes, in the leg's space */
+	/* The client's bytes, in the leg's space, after the bytes we inserted. */
+	fwd.seq_delta = c->l_isn - c->c_isn + c->xff;
 	fwd.ack_delta = c->b_isn - c->s_isn; /* the client acks in our space, the backend's */
 	fwd.service_id = c->sid;
 	fwd.backend_id = c->bid;
@@ -608,7 +620,7 @@ static int write_flows(struct conn *c)
 	rep.dport = c->ct.sport;
 	rep.flags = BATON_FLOW_F_SPLICED | BATON_FLOW_F_REPLY;
 	rep.seq_delta = c->s_isn - c->b_isn;
-	rep.ack_delta = c->c_isn - c->l_isn;
+	rep.ack_delta = c->c_isn - c->l_isn - c->xff;
 	rep.service_id = c->sid;
 	rep.backend_id = c->bid;
 	rep.last_seen_ns = now;
@@ -1190,7 +1202,7 @@ static void state_init(void)
 	if (g.h == NULL || g.conns == NULL || g.free_ids == NULL || g.routes == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory for %u connections\n", o.max_conns);
 	for (uint32_t i = 0; i < o.max_conns; i++) {
-		g.conns[i].head = malloc(o.head_max);
+		g.conns[i].head = malloc(o.head_max + L7_XFF_MAX);
 		if (g.conns[i].head == NULL)
 			rte_exit(EXIT_FAILURE, "out of memory for request heads\n");
 		g.free_ids[i] = o.max_conns - 1 - i;

@@ -247,6 +247,41 @@ static void test_route_pick(void **state)
 	assert_int_equal(l7_route_pick(r, 5, 4, b, htons(80), "a.example", "/"), -1);
 }
 
+static void test_insert_xff(void **state)
+{
+	static const char req[] = "GET /x?y HTTP/1.1\r\nHost: a.example\r\n\r\nGET /2";
+	uint8_t v6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a };
+	__be32 v4 = htonl(0x0a3c0102);
+	char buf[128];
+	struct l7_request r;
+	size_t len = strlen(req);
+	int n;
+
+	(void)state;
+	memcpy(buf, req, len);
+	n = l7_insert_xff(buf, len, sizeof(buf), AF_INET, &v4);
+	assert_int_equal(n, (int)strlen("X-Forwarded-For: 10.60.1.2\r\n"));
+	assert_memory_equal(buf,
+			    "GET /x?y HTTP/1.1\r\nX-Forwarded-For: 10.60.1.2\r\n"
+			    "Host: a.example\r\n\r\nGET /2",
+			    len + (size_t)n);
+	assert_int_equal(l7_parse_http(buf, len + (size_t)n, &r), L7_OK);
+	assert_string_equal(r.host, "a.example");
+	assert_int_equal(r.head_len, strlen(req) - strlen("GET /2") + (size_t)n);
+
+	memcpy(buf, req, len);
+	n = l7_insert_xff(buf, len, sizeof(buf), AF_INET6, v6);
+	assert_int_equal(n, (int)strlen("X-Forwarded-For: fd00::a\r\n"));
+	assert_memory_equal(buf + 19, "X-Forwarded-For: fd00::a\r\nHost", 30);
+
+	/* No room, no request line: -1 and the head unchanged. */
+	memcpy(buf, req, len);
+	assert_int_equal(l7_insert_xff(buf, len, len + 10, AF_INET, &v4), -1);
+	assert_memory_equal(buf, req, len);
+	assert_int_equal(l7_insert_xff(buf, 10, sizeof(buf), AF_INET, &v4), -1);
+	assert_memory_equal(buf, req, len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_siphash_vector),
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_route_pick),
+		cmocka_unit_test(test_insert_xff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

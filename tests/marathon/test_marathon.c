@@ -1484,7 +1484,7 @@ static void test_bad_labels(void **state)
 		"  \"HAPROXY_0_VHOST\": \"A.example,,b.example\", \"HAPROXY_0_BALANCE\": \"\","
 		"  \"HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX\": \"x\","
 		"  \"HAPROXY_1_PORT\": \"70000\", \"HAPROXY_1_ENABLED\": \"sure\","
-		"  \"HAPROXY_2_PORT\": \" 8080 \"},"
+		"  \"HAPROXY_2_PORT\": \" 8080 \", \"HAPROXY_0_REDIRECT_TO_HTTPS\": \"maybe\"},"
 		" \"portDefinitions\": ["
 		"  {\"port\": 10000, \"labels\": {\"VIP_0\": \"nonsense\", \"VIP_1\": \"1.2.3.4:80\"}},"
 		"  {\"port\": 10001}, {\"port\": 10002}],"
@@ -1538,7 +1538,9 @@ static void test_bad_labels(void **state)
 	expect_problem(&p, "/lbl", "HAPROXY_1_ENABLED");
 	expect_problem(&p, "/lbl", "HAPROXY_1_PORT"); /* checked although port 1 is disabled */
 	expect_problem(&p, "/lbl", "VIP_0");
-	assert_int_equal(p.n, 10);
+	expect_problem(&p, "/lbl", "HAPROXY_0_REDIRECT_TO_HTTPS");
+	assert_false(s.v[0].redirect_to_https);
+	assert_int_equal(p.n, 11);
 	marathon_services_free(&s);
 	marathon_apps_free(&a);
 	marathon_problems_free(&p);
@@ -1552,6 +1554,7 @@ static const char multi_body[] =
 	"  \"HAPROXY_0_ENABLED\": \"true\", \"HAPROXY_1_ENABLED\": \"Y\","
 	"  \"HAPROXY_2_ENABLED\": \"false\", \"HAPROXY_0_BIND_ADDR\": \"10.1.2.3\","
 	"  \"HAPROXY_0_STICKY\": \"yes\", \"HAPROXY_0_PATH\": \"/api\","
+	"  \"HAPROXY_0_REDIRECT_TO_HTTPS\": \"true\","
 	"  \"HAPROXY_0_BALANCE\": \"leastconn\", \"HAPROXY_0_VHOST\": \"A.example.com,b.example.com\","
 	"  \"HAPROXY_1_PORT\": \"5353\", \"HAPROXY_1_BIND_ADDR\": \"*\","
 	"  \"HAPROXY_0_BACKEND_HEAD\": \"x\", \"HAPROXY_1_FRONTEND_HEAD\": \"x\","
@@ -1600,6 +1603,8 @@ static void test_labels_and_options(void **state)
 	build_ok(&a, &o, &s, &p);
 	expect_services(&s, all, 3);
 	assert_string_equal(s.v[0].balance, "leastconn");
+	assert_true(s.v[0].redirect_to_https);
+	assert_false(s.v[1].redirect_to_https);
 	assert_false(s.v[0].vips[0].is_name);
 	assert_int_equal(s.v[0].vips[0].family, BATON_FAMILY_V4);
 	assert_int_equal(s.v[0].vips[0].addr[0], htonl(0x0a090909));

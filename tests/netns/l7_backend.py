@@ -48,7 +48,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_body_pattern(int(parts[2]))
         if len(parts) >= 4 and parts[1] == "slow":
             return self.send_body_pattern(int(parts[2]), float(parts[3]))
-        body = ("%s %s\n" % (self.server.name, self.path)).encode()
+        if self.path.endswith("/xff"):
+            xff = ",".join(self.headers.get_all("X-Forwarded-For") or [])
+            body = ("%s xff=%s\n" % (self.server.name, xff)).encode()
+        else:
+            body = ("%s %s\n" % (self.server.name, self.path)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))

@@ -48,11 +48,13 @@ B1=$(bt_backend_addr4 1) B2=$(bt_backend_addr4 2) B3=$(bt_backend_addr4 3)
 cat >"$BT_RUN/config.json" <<EOF
 {"services": [
  {"name": "app1", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
-  "vhosts": ["app1.example"], "backends": [{"address": "$B1", "port": 31001}]},
+  "vhosts": ["app1.example"], "forwarded_for": true,
+  "backends": [{"address": "$B1", "port": 31001}]},
  {"name": "app1-api", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["app1.example"], "path": "/api", "backends": [{"address": "$B3", "port": 31003}]},
  {"name": "app2", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
-  "vhosts": ["app2.example", "www.app2.example"], "backends": [{"address": "$B2", "port": 31002}]},
+  "vhosts": ["app2.example", "www.app2.example"], "forwarded_for": true,
+  "backends": [{"address": "$B2", "port": 31002}]},
  {"name": "secure", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["secure.example"], "redirect_to_https": true,
   "backends": [{"address": "$B1", "port": 31001}]},
@@ -123,6 +125,18 @@ out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/one" "http://$BT_VIP4/two
 [ "$out" = "b2 /one
 b2 /two" ] || bt_fail "keep-alive: '$out'"
 say "routing: Host and path select the app, HTTP/1.0, keep-alive and IPv6 work"
+
+# X-Forwarded-For: inserted for app1/app2 (forwarded_for), not for app1-api. The
+# download and upload below run on app2/app1: intact, they prove the splice's deltas
+# account for the inserted header.
+CL4=$BT_V4NET.1.2
+expect_body "b2 xff=$CL4" -H "Host: app2.example" "http://$BT_VIP4/xff"
+expect_body "b1 xff=$CL4" -H "Host: app1.example" "http://$BT_VIP4/xff"
+expect_body "b3 xff=" -H "Host: app1.example" "http://$BT_VIP4/api/xff"
+out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/xff" "http://$BT_VIP4/two") || bt_fail "xff keep-alive"
+[ "$out" = "b2 xff=$CL4
+b2 /two" ] || bt_fail "xff then keep-alive: '$out'"
+say "X-Forwarded-For: $CL4 inserted when configured, not otherwise; keep-alive after it works"
 
 # ---- TLS: routed by the ClientHello's SNI, not terminated (the backend holds the key) ----
 expect_body "b1-tls /s" -k --resolve "one.example:443:$BT_VIP4" "https://one.example/s"
@@ -273,6 +287,21 @@ got=$(sha256sum "$BT_RUN/slow.bin" | cut -d' ' -f1)
 [ "$got" = "$want_slow" ] || bt_fail "download across the restart: sha256 $got"
 say "baton-l7 SIGKILLed and restarted: the spliced download completed intact, new connections served"
 
+# ---- wrk through the lane (keep-alive: with Connection: close wrk counts every close
+# by the server as a read error, so that mode cannot assert zero socket errors) ----
+if command -v wrk >/dev/null; then
+	for mode in keepalive; do
+		hdr=(-H "Host: app1.example")
+		bt_ns "$BT_CL" timeout 20 wrk -t1 -c4 -d2s "${hdr[@]}" "http://$BT_VIP4/w" \
+			>"$BT_RUN/wrk-$mode.out" 2>&1 || bt_fail "wrk $mode: $(cat "$BT_RUN/wrk-$mode.out")"
+		n=$(awk '/requests in/ { print $1 }' "$BT_RUN/wrk-$mode.out")
+		[ "${n:-0}" -gt 0 ] || bt_fail "wrk $mode: no requests: $(cat "$BT_RUN/wrk-$mode.out")"
+		! grep -q "Socket errors\|Non-2xx" "$BT_RUN/wrk-$mode.out" ||
+			bt_fail "wrk $mode: $(cat "$BT_RUN/wrk-$mode.out")"
+		say "wrk 1 thread, 4 connections, 2 s, $mode: $n requests, no errors, all 2xx"
+	done
+fi
+
 # ---- batond following Marathon: HAPROXY_0_MODE=http with a VHOST through the lane ----
 bt_kill_batond TERM
 "$BT_PY" - "$BT_V4NET" >"$BT_RUN/apps.json" <<'PY'
@@ -284,13 +313,18 @@ tasks = [{"id": "mweb.t%d" % b, "appId": "/mweb", "host": "%s.2.1%d" % (net, b),
           "state": "TASK_RUNNING", "stagedAt": "2026-11-25T00:00:00.000Z",
           "startedAt": "2026-11-25T00:00:01.000Z", "version": "2026-11-25T00:00:00.000Z",
           "healthCheckResults": []} for b in (3,)]
-app = {"id": "/mweb", "cmd": "x", "instances": 1, "networks": [{"mode": "host"}],
-       "labels": {"HAPROXY_GROUP": "external", "HAPROXY_0_MODE": "http",
-                  "HAPROXY_0_VHOST": "mweb.example"},
-       "container": None, "healthChecks": [],
-       "portDefinitions": [{"port": 10080, "protocol": "tcp", "name": "http"}],
-       "tasks": tasks, "tasksRunning": 1, "version": "2026-11-25T00:00:00.000Z"}
-print(json.dumps({"apps": [app]}))
+def app(name, port, labels):
+    return {"id": "/" + name, "cmd": "x", "instances": 1, "networks": [{"mode": "host"}],
+            "labels": dict(HAPROXY_GROUP="external", HAPROXY_0_MODE="http", **labels),
+            "container": None, "healthChecks": [],
+            "portDefinitions": [{"port": port, "protocol": "tcp", "name": "http"}],
+            "tasks": [dict(t, id=name + ".t3", appId="/" + name, servicePorts=[port])
+                      for t in tasks],
+            "tasksRunning": 1, "version": "2026-11-25T00:00:00.000Z"}
+print(json.dumps({"apps": [
+    app("mweb", 10080, {"HAPROXY_0_VHOST": "mweb.example"}),
+    app("msec", 10081, {"HAPROXY_0_VHOST": "msec.example",
+                        "HAPROXY_0_REDIRECT_TO_HTTPS": "true"})]}))
 PY
 bt_bg "$BT_LB" "$BT_PY" "$BT_LIB_DIR/../client/replay_marathon.py" --port 18080 \
 	--apps "$BT_RUN/apps.json" --heartbeat 1 --max-seconds 60 >"$BT_RUN/replay.log" 2>&1
@@ -306,9 +340,14 @@ until [ "$(cl_curl -H "Host: mweb.example" "http://$LBA/m" 2>/dev/null)" = "b3 /
 	sleep 0.2
 done
 expect_body "b3 /p" "http://$LBA:10080/p"
+expect_body "b3 xff=$CL4" -H "Host: mweb.example" "http://$LBA/xff"
 code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: other.example" "http://$LBA/")
 [ "$code" = 503 ] || bt_fail "Marathon: unknown Host answered $code"
-say "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane"
+hdrs=$(cl_curl -D - -o /dev/null -H "Host: msec.example" "http://$LBA/in")
+echo "$hdrs" | grep -q "^HTTP/1.1 301" || bt_fail "HAPROXY_0_REDIRECT_TO_HTTPS: $hdrs"
+echo "$hdrs" | grep -qi "^Location: https://msec.example/in" || bt_fail "Location: $hdrs"
+say "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane;" \
+	"HAPROXY_0_REDIRECT_TO_HTTPS -> 301"
 
 # ---- Optional: request rates through the lane (BT_L7_WRK=1; figures, not a pass/fail) ----
 if [ "${BT_L7_WRK:-0}" = 1 ] && command -v wrk >/dev/null; then

@@ -30,7 +30,8 @@ static void test_parse_fields(void **state)
 	assert_int_equal(
 		parse("{\"services\": [{\"name\": \"a\", \"vip\": \"10.0.0.1\", \"port\": 80, "
 		      "\"protocol\": \"tcp\", \"mode\": \"http\", \"vhosts\": [\"A.Example\", "
-		      "\"b.example\"], \"path\": \"/api\", \"redirect_to_https\": true, " BE
+		      "\"b.example\"], \"path\": \"/api\", \"redirect_to_https\": true, "
+		      "\"forwarded_for\": true, " BE
 		      "}, {\"name\": \"b\", \"vip\": \"10.0.0.1\", \"port\": 80, \"protocol\": "
 		      "\"tcp\", \"mode\": \"http\", " BE "}]}",
 		      &c, err),
@@ -41,6 +42,8 @@ static void test_parse_fields(void **state)
 	assert_string_equal(c.services[0].vhosts[0], "a.example");
 	assert_string_equal(c.services[0].path, "/api");
 	assert_true(c.services[0].redirect_to_https);
+	assert_true(c.services[0].forwarded_for);
+	assert_false(c.services[1].forwarded_for); /* off unless configured */
 	config_free(&c);
 }
 
@@ -59,6 +62,11 @@ static void test_parse_errors(void **state)
 		/* a path not starting with / */
 		"{\"services\": [{\"name\": \"a\", \"vip\": \"10.0.0.1\", \"port\": 80, \"protocol\": "
 		"\"tcp\", \"mode\": \"http\", \"path\": \"api\", " BE "}]}",
+		/* forwarded_for not a boolean, and without an L7 mode */
+		"{\"services\": [{\"name\": \"a\", \"vip\": \"10.0.0.1\", \"port\": 80, \"protocol\": "
+		"\"tcp\", \"mode\": \"http\", \"forwarded_for\": 1, " BE "}]}",
+		"{\"services\": [{\"name\": \"a\", \"vip\": \"10.0.0.1\", \"port\": 80, \"protocol\": "
+		"\"tcp\", \"forwarded_for\": true, " BE "}]}",
 	};
 	struct config c = {};
 	char err[256];

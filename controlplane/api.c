@@ -271,8 +271,9 @@ static char *metrics(struct api *a, const struct tenant *scope)
 
 /* ---- replies ---- */
 
-static enum MHD_Result reply(struct api *a, struct MHD_Connection *c, unsigned int code,
-			     const char *type, char *body)
+/* Queues body (freed here) with code; allow, if not NULL, becomes the Allow header (405). */
+static enum MHD_Result reply_allow(struct api *a, struct MHD_Connection *c, unsigned int code,
+				   const char *type, char *body, const char *allow)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -293,11 +294,19 @@ static enum MHD_Result reply(struct api *a, struct MHD_Connection *c, unsigned i
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (code == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"baton\"");
+	if (allow != NULL)
+		MHD_add_response_header(r, "Allow", allow);
 	if (code / 100 < 6)
 		a->requests[code / 100]++;
 	ret = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply(struct api *a, struct MHD_Connection *c, unsigned int code,
+			     const char *type, char *body)
+{
+	return reply_allow(a, c, code, type, body, NULL);
 }
 
 static enum MHD_Result error(struct api *a, struct MHD_Connection *c, unsigned int code,
@@ -324,25 +333,11 @@ static enum MHD_Result json(struct api *a, struct MHD_Connection *c, cJSON *o)
 static enum MHD_Result method_not_allowed(struct api *a, struct MHD_Connection *c,
 					  const char *method, const char *allow)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	char reason[128], *body;
+	char reason[128];
 
 	snprintf(reason, sizeof(reason), "%.16s is not allowed here; use %s", method, allow);
-	body = view_error_json("method_not_allowed", reason);
-	if (body == NULL)
-		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-	if (r == NULL) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	MHD_add_response_header(r, "Allow", allow);
-	a->requests[4]++;
-	ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-	MHD_destroy_response(r);
-	return ret;
+	return reply_allow(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+			   view_error_json("method_not_allowed", reason), allow);
 }
 
 /* ---- endpoints ---- */

@@ -114,6 +114,8 @@ jq -e '[.services[].name] == ["/team-a/web:0"]' "$BT_RUN/body" >/dev/null ||
 expect 200 "$SA" GET /v1/backends
 jq -e '(.backends | length) == 2 and all(.backends[]; .app_id == "/team-a/web")' "$BT_RUN/body" >/dev/null ||
 	bt_fail "B: team-a's backends: $(cat "$BT_RUN/body")"
+expect 405 "$SA" DELETE /v1/services
+grep -qi '^Allow: GET' "$BT_RUN/headers" || bt_fail "B: no Allow header on 405: $(cat "$BT_RUN/headers")"
 expect 200 "$SA" GET /v1/vips
 jq -e '[.vips[].app_id] == ["/team-a/web"]' "$BT_RUN/body" >/dev/null || bt_fail "B: team-a's VIPs: $(cat "$BT_RUN/body")"
 expect 200 "$SA" GET /metrics

@@ -675,3 +675,58 @@ bt_expect_all_ok() {
 
 # bt_backend_count RESULTFILE NAME: how many answers came from NAME
 bt_backend_count() { awk -v n="$2" '$1 == "backend" && $2 == n { c = $3 } END { print c + 0 }' "$1"; }
+
+# ---- a Marathon served by tests/client/replay_marathon.py (netns_marathon, netns_api_drain) ----
+
+# bt_marathon_apps_json "ID:BACKEND ...": the app /web (service port 10000, VIP_0 /web:80) with
+# a task ID on each backend N (10.X.2.1N:3100N), as -> /v2/apps?embed=apps.tasks body, Marathon 1.5 shape
+bt_marathon_apps_json() {
+	"$BT_PY" - "$BT_V4NET" "$@" <<'PY'
+import json, sys
+net, spec = sys.argv[1], sys.argv[2:]
+tasks = []
+for item in " ".join(spec).split():
+    tid, be = item.split(":")
+    host = "%s.2.1%s" % (net, be)
+    tasks.append({"id": "web." + tid, "appId": "/web", "host": host, "slaveId": "agent-" + be,
+                  "ports": [31000 + int(be)], "servicePorts": [10000],
+                  "ipAddresses": [{"ipAddress": host, "protocol": "IPv4"}],
+                  "state": "TASK_RUNNING", "stagedAt": "2026-11-25T00:00:00.000Z",
+                  "startedAt": "2026-11-25T00:00:01.000Z", "version": "2026-11-25T00:00:00.000Z",
+                  "healthCheckResults": []})
+app = {"id": "/web", "cmd": "backend.py", "instances": len(tasks), "labels": {"HAPROXY_GROUP": "external"},
+       "networks": [{"mode": "host"}], "container": None, "healthChecks": [],
+       "portDefinitions": [{"port": 10000, "protocol": "tcp", "name": "web",
+                            "labels": {"VIP_0": "/web:80"}}],
+       "tasks": tasks, "tasksRunning": len(tasks), "version": "2026-11-25T00:00:00.000Z"}
+print(json.dumps({"apps": [app]}))
+PY
+}
+
+# bt_marathon_status EVENT_PORT TASK BACKEND STATE: one status_update_event of /web through
+# tests/client/replay_marathon.py listening on EVENT_PORT in the lb namespace
+bt_marathon_status() {
+	local host=$BT_V4NET.2.1$3
+	bt_ns "$BT_LB" curl -sS -X POST --max-time 5 "http://127.0.0.1:$1/_test/event?type=status_update_event" \
+		--data "{\"eventType\":\"status_update_event\",\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)\",\"slaveId\":\"agent-$3\",\"taskId\":\"web.$2\",\"taskStatus\":\"$4\",\"appId\":\"/web\",\"host\":\"$host\",\"ports\":[$((31000 + $3))],\"ipAddresses\":[{\"ipAddress\":\"$host\",\"protocol\":\"IPv4\"}],\"version\":\"2026-11-25T00:00:00.000Z\"}" ||
+		bt_fail "cannot post an event"
+}
+
+# bt_marathon_applied_count [KIND]: applies so far (KIND: fetch or an event type; default: any)
+# (events that arrive together are applied together: "(TYPE xN)" counts N)
+bt_marathon_applied_count() {
+	if [ -z "${1:-}" ]; then
+		grep -c "applied marathon state" "$BT_BATOND_LOG" 2>/dev/null || true
+		return
+	fi
+	sed -n "s/.*applied marathon state ($1\( x\([0-9]*\)\)\{0,1\}).*/\2/p" "$BT_BATOND_LOG" 2>/dev/null |
+		awk '{ n += ($1 == "" ? 1 : $1) } END { print n + 0 }'
+}
+bt_marathon_wait_applied() { # bt_marathon_wait_applied N [KIND]
+	local deadline=$((SECONDS + 20))
+	while [ "$(bt_marathon_applied_count "${2:-}")" -lt "$1" ]; do
+		kill -0 "$BT_BATOND_PID" 2>/dev/null || bt_fail "batond exited"
+		[ $SECONDS -lt $deadline ] || bt_fail "no 'applied marathon state' #$1 within 20 s"
+		sleep 0.05
+	done
+}

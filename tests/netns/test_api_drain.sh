@@ -30,45 +30,6 @@ STREAM_SECONDS=8
 bt_topology 3
 bt_start_backends
 
-# apps_json "ID:BACKEND ..." -> /v2/apps?embed=apps.tasks body, Marathon 1.5 shape
-apps_json() {
-	"$BT_PY" - "$BT_V4NET" "$@" <<'PY'
-import json, sys
-net, spec = sys.argv[1], sys.argv[2:]
-tasks = []
-for item in " ".join(spec).split():
-    tid, be = item.split(":")
-    host = "%s.2.1%s" % (net, be)
-    tasks.append({"id": "web." + tid, "appId": "/web", "host": host, "slaveId": "agent-" + be,
-                  "ports": [31000 + int(be)], "servicePorts": [10000],
-                  "ipAddresses": [{"ipAddress": host, "protocol": "IPv4"}],
-                  "state": "TASK_RUNNING", "stagedAt": "2026-11-25T00:00:00.000Z",
-                  "startedAt": "2026-11-25T00:00:01.000Z", "version": "2026-11-25T00:00:00.000Z",
-                  "healthCheckResults": []})
-app = {"id": "/web", "cmd": "backend.py", "instances": len(tasks), "labels": {"HAPROXY_GROUP": "external"},
-       "networks": [{"mode": "host"}], "container": None, "healthChecks": [],
-       "portDefinitions": [{"port": 10000, "protocol": "tcp", "name": "web",
-                            "labels": {"VIP_0": "/web:80"}}],
-       "tasks": tasks, "tasksRunning": len(tasks), "version": "2026-11-25T00:00:00.000Z"}
-print(json.dumps({"apps": [app]}))
-PY
-}
-
-status() { # status TASK BACKEND STATE: one status_update_event
-	local host=$BT_V4NET.2.1$2
-	bt_ns "$BT_LB" curl -sS -X POST --max-time 5 "http://127.0.0.1:18080/_test/event?type=status_update_event" \
-		--data "{\"eventType\":\"status_update_event\",\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)\",\"slaveId\":\"agent-$2\",\"taskId\":\"web.$1\",\"taskStatus\":\"$3\",\"appId\":\"/web\",\"host\":\"$host\",\"ports\":[$((31000 + $2))],\"ipAddresses\":[{\"ipAddress\":\"$host\",\"protocol\":\"IPv4\"}],\"version\":\"2026-11-25T00:00:00.000Z\"}" ||
-		bt_fail "cannot post an event"
-}
-applied_count() { grep -c "applied marathon state${1:+ ($1)}" "$BT_BATOND_LOG" 2>/dev/null || true; }
-wait_applied() { # wait_applied N [KIND]
-	local deadline=$((SECONDS + 20))
-	while [ "$(applied_count "${2:-}")" -lt "$1" ]; do
-		kill -0 "$BT_BATOND_PID" 2>/dev/null || bt_fail "batond exited"
-		[ $SECONDS -lt $deadline ] || bt_fail "no 'applied marathon state ${2:-}' #$1 within 20 s"
-		sleep 0.05
-	done
-}
 baton() { bt_ns "$BT_LB" "$BATON" --api "$API" "$@"; }
 api() { bt_ns "$BT_LB" curl -sS --max-time 5 "$API$1"; }
 start_batond() {
@@ -84,14 +45,14 @@ new_conns() {
 	bt_expect_all_ok "$2" "$1" "$(basename "$2")"
 }
 
-apps_json "t1:1 t2:2 t3:3" >"$BT_RUN/apps.json"
+bt_marathon_apps_json "t1:1 t2:2 t3:3" >"$BT_RUN/apps.json"
 bt_bg "$BT_LB" "$BT_PY" "$REPLAY" --port 18080 --apps "$BT_RUN/apps.json" --heartbeat 1 \
 	--max-seconds 170 >"$BT_RUN/replay.log" 2>&1
 bt_wait_line "$BT_RUN/replay.log" '^ready' 10 || bt_fail "replay server did not start"
 mkdir -p "$BT_BPFFS"
 BT_BATOND_LOG=$BT_RUN/batond.log
 start_batond
-wait_applied 1 fetch
+bt_marathon_wait_applied 1 fetch
 
 # ---- A ----
 baton status >"$BT_RUN/status.txt" || bt_fail "A: baton status failed"
@@ -151,17 +112,17 @@ grep -Eq "^$ID +/web:0 +web.t$I +0 +drained +1 " "$BT_RUN/backends.txt" ||
 	bt_fail "B: baton backends does not show $ID drained with one active flow"
 
 # ---- C ----
-n=$(applied_count status_update_event)
+n=$(bt_marathon_applied_count status_update_event)
 K=3
 [ "$I" = 3 ] && K=2 # kill a task other than the drained one; one keeps serving
-status t$K $K TASK_KILLED
-wait_applied $((n + 1)) status_update_event
+bt_marathon_status 18080 t$K $K TASK_KILLED
+bt_marathon_wait_applied $((n + 1)) status_update_event
 new_conns 40 "$BT_RUN/c1"
 [ "$(bt_backend_count "$BT_RUN/c1" "$SB")" = 0 ] ||
 	bt_fail "C: after a Marathon event new flows reached the drained backend: $(grep '^backend' "$BT_RUN/c1" | tr '\n' ' ')"
-n=$(applied_count fetch)
+n=$(bt_marathon_applied_count fetch)
 kill -HUP "$BT_BATOND_PID"
-wait_applied $((n + 1)) fetch
+bt_marathon_wait_applied $((n + 1)) fetch
 new_conns 40 "$BT_RUN/c2"
 [ "$(bt_backend_count "$BT_RUN/c2" "$SB")" = 0 ] ||
 	bt_fail "C: after a full fetch new flows reached the drained backend: $(grep '^backend' "$BT_RUN/c2" | tr '\n' ' ')"
@@ -173,7 +134,7 @@ echo "C: after an event: $(grep '^backend' "$BT_RUN/c1" | tr '\n' ' '); after a 
 # ---- D ----
 bt_kill_batond TERM
 start_batond
-wait_applied $((n + 2)) fetch
+bt_marathon_wait_applied $((n + 2)) fetch
 grep -q "operator drains in force: 1" "$BT_BATOND_LOG" || bt_fail "D: the restart did not load the drain"
 new_conns 40 "$BT_RUN/d"
 echo "D: after a restart: $(grep '^backend' "$BT_RUN/d" | tr '\n' ' ')"

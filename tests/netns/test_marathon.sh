@@ -23,59 +23,9 @@ STREAM_SECONDS=8
 bt_topology 3
 bt_start_backends
 
-# apps_json "ID:BACKEND ..." -> /v2/apps?embed=apps.tasks body, Marathon 1.5 shape
-apps_json() {
-	"$BT_PY" - "$BT_V4NET" "$@" <<'PY'
-import json, sys
-net, spec = sys.argv[1], sys.argv[2:]
-tasks = []
-for item in " ".join(spec).split():
-    tid, be = item.split(":")
-    host = "%s.2.1%s" % (net, be)
-    tasks.append({"id": "web." + tid, "appId": "/web", "host": host, "slaveId": "agent-" + be,
-                  "ports": [31000 + int(be)], "servicePorts": [10000],
-                  "ipAddresses": [{"ipAddress": host, "protocol": "IPv4"}],
-                  "state": "TASK_RUNNING", "stagedAt": "2026-11-25T00:00:00.000Z",
-                  "startedAt": "2026-11-25T00:00:01.000Z", "version": "2026-11-25T00:00:00.000Z",
-                  "healthCheckResults": []})
-app = {"id": "/web", "cmd": "backend.py", "instances": len(tasks), "labels": {"HAPROXY_GROUP": "external"},
-       "networks": [{"mode": "host"}], "container": None, "healthChecks": [],
-       "portDefinitions": [{"port": 10000, "protocol": "tcp", "name": "web",
-                            "labels": {"VIP_0": "/web:80"}}],
-       "tasks": tasks, "tasksRunning": len(tasks), "version": "2026-11-25T00:00:00.000Z"}
-print(json.dumps({"apps": [app]}))
-PY
-}
-
-# status EVENT_PORT TASK BACKEND STATE: one status_update_event through the replay server
-status() {
-	local host=$BT_V4NET.2.1$3
-	bt_ns "$BT_LB" curl -sS -X POST --max-time 5 "http://127.0.0.1:$1/_test/event?type=status_update_event" \
-		--data "{\"eventType\":\"status_update_event\",\"timestamp\":\"2026-11-25T00:00:02.000Z\",\"slaveId\":\"agent-$3\",\"taskId\":\"web.$2\",\"taskStatus\":\"$4\",\"appId\":\"/web\",\"host\":\"$host\",\"ports\":[$((31000 + $3))],\"ipAddresses\":[{\"ipAddress\":\"$host\",\"protocol\":\"IPv4\"}],\"version\":\"2026-11-25T00:00:00.000Z\"}" ||
-		bt_fail "cannot post an event"
-}
-
-# applied_count [KIND]: applies so far (KIND: fetch or an event type; default: any)
-# (events that arrive together are applied together: "(TYPE xN)" counts N)
-applied_count() {
-	if [ -z "${1:-}" ]; then
-		grep -c "applied marathon state" "$BT_BATOND_LOG" 2>/dev/null || true
-		return
-	fi
-	sed -n "s/.*applied marathon state ($1\( x\([0-9]*\)\)\{0,1\}).*/\2/p" "$BT_BATOND_LOG" 2>/dev/null |
-		awk '{ n += ($1 == "" ? 1 : $1) } END { print n + 0 }'
-}
-wait_applied() { # wait_applied N [KIND]
-	local deadline=$((SECONDS + 20))
-	while [ "$(applied_count "${2:-}")" -lt "$1" ]; do
-		kill -0 "$BT_BATOND_PID" 2>/dev/null || bt_fail "batond exited"
-		[ $SECONDS -lt $deadline ] || bt_fail "no 'applied marathon state' #$1 within 20 s"
-		sleep 0.05
-	done
-}
 
 start_replay() { # start_replay PORT -> REPLAY_PID
-	apps_json "t1:1 t2:2" >"$BT_RUN/apps.json"
+	bt_marathon_apps_json "t1:1 t2:2" >"$BT_RUN/apps.json"
 	bt_bg "$BT_LB" "$BT_PY" "$REPLAY" --port "$1" --apps "$BT_RUN/apps.json" --heartbeat 1 \
 		--max-seconds 170 >"$BT_RUN/replay$1.log" 2>&1
 	REPLAY_PID=$BT_LAST_PID
@@ -93,7 +43,7 @@ bt_bg "$BT_LB" "$BT_BATOND" --iface lbc --iface lbb --bpffs "$BT_BPFFS" -v --sta
 	--marathon http://127.0.0.1:18080,http://127.0.0.1:18081 --stream-timeout 3 --max-backoff 1 \
 	${BT_BATOND_ARGS:-} >>"$BT_BATOND_LOG" 2>&1
 BT_BATOND_PID=$BT_LAST_PID
-wait_applied 1
+bt_marathon_wait_applied 1
 
 # ---- A ----
 bt_client tcp --addr "$LB" --port $PORT --count 200 --max-seconds 30 --timeout 5 >"$BT_RUN/a" ||
@@ -122,10 +72,10 @@ STREAM_PID=$BT_LAST_PID
 bt_wait_line "$BT_RUN/stream" '^stream_(backend|status)=' 10 || bt_fail "stream did not start"
 SB=$(sed -n 's/^stream_backend=//p' "$BT_RUN/stream")
 case $SB in b1) OTHER=2 OTHER_T=t2 MINE_T=t1 MINE=1 ;; b2) OTHER=1 OTHER_T=t1 MINE_T=t2 MINE=2 ;; *) bt_fail "stream on $SB" ;; esac
-n=$(applied_count status_update_event)
-status 18080 "$OTHER_T" "$OTHER" TASK_KILLED
-status 18080 t3 3 TASK_RUNNING
-wait_applied $((n + 2)) status_update_event
+n=$(bt_marathon_applied_count status_update_event)
+bt_marathon_status 18080 "$OTHER_T" "$OTHER" TASK_KILLED
+bt_marathon_status 18080 t3 3 TASK_RUNNING
+bt_marathon_wait_applied $((n + 2)) status_update_event
 bt_client tcp --addr "$LB" --port $PORT --count 100 --max-seconds 30 --timeout 5 >"$BT_RUN/b" ||
 	bt_fail "client failed"
 bt_expect_all_ok "$BT_RUN/b" 100 "B"
@@ -134,9 +84,9 @@ echo "B: stream on $SB; killed web.$OTHER_T (b$OTHER), started web.t3 (b3): $(gr
 [ "$(bt_backend_count "$BT_RUN/b" b3)" -gt 20 ] || bt_fail "B: the new task got no new flows"
 
 # ---- C ----
-n=$(applied_count status_update_event)
-status 18080 "$MINE_T" "$MINE" TASK_KILLING
-wait_applied $((n + 1)) status_update_event
+n=$(bt_marathon_applied_count status_update_event)
+bt_marathon_status 18080 "$MINE_T" "$MINE" TASK_KILLING
+bt_marathon_wait_applied $((n + 1)) status_update_event
 bt_client tcp --addr "$LB" --port $PORT --count 50 --max-seconds 30 --timeout 5 >"$BT_RUN/c" ||
 	bt_fail "client failed"
 bt_expect_all_ok "$BT_RUN/c" 50 "C"
@@ -149,18 +99,18 @@ echo "C: web.$MINE_T draining; 50 new connections all on b3; the stream: $line"
 
 # ---- D ----
 # The second server's state matches what the events made of the first one.
-apps_json "$MINE_T:$MINE t3:3" >"$BT_RUN/apps2.json"
+bt_marathon_apps_json "$MINE_T:$MINE t3:3" >"$BT_RUN/apps2.json"
 bt_ns "$BT_LB" curl -sS -X PUT --max-time 5 http://127.0.0.1:18081/_test/apps \
 	--data-binary @"$BT_RUN/apps2.json" || bt_fail "cannot set the second server's apps"
-fetches=$(applied_count fetch)
+fetches=$(bt_marathon_applied_count fetch)
 bt_ns "$BT_LB" curl -sS -X POST --max-time 5 http://127.0.0.1:18080/_test/cut || true
 kill -KILL "$REPLAY1"
 bt_wait_line "$BT_BATOND_LOG" 'marathon http://127.0.0.1:18081: event stream connected' 20 ||
 	bt_fail "D: no failover to the second URL"
-wait_applied $((fetches + 1)) fetch # the full fetch that follows every reconnect
-n=$(applied_count status_update_event)
-status 18081 t4 1 TASK_RUNNING
-wait_applied $((n + 1)) status_update_event
+bt_marathon_wait_applied $((fetches + 1)) fetch # the full fetch that follows every reconnect
+n=$(bt_marathon_applied_count status_update_event)
+bt_marathon_status 18081 t4 1 TASK_RUNNING
+bt_marathon_wait_applied $((n + 1)) status_update_event
 bt_client tcp --addr "$LB" --port $PORT --count 100 --max-seconds 30 --timeout 5 >"$BT_RUN/d" ||
 	bt_fail "client failed"
 bt_expect_all_ok "$BT_RUN/d" 100 "D"

@@ -148,15 +148,7 @@ topology() {
 	ip -n "$CL" neigh replace 10.50.1.1 lladdr "$(mac_of "$LB" lbg)" dev g0 nud permanent
 	ip -n "$S1" neigh replace 10.50.2.1 lladdr "$(mac_of "$LB" lbs1)" dev eth0 nud permanent
 	ip -n "$S2" neigh replace 10.50.3.1 lladdr "$(mac_of "$LB" lbs2)" dev eth0 nud permanent
-	local pair deadline=$((SECONDS + 10))
-	for pair in "$CL g0" "$LB lbg" "$LB lbs1" "$LB lbs2" "$S1 eth0" "$S2 eth0"; do
-		set -- $pair
-		until ip -n "$1" link show dev "$2" | grep -q 'state UP' &&
-			! ip -n "$1" link show dev "$2" | grep -q 'qdisc noop'; do
-			[ $SECONDS -lt $deadline ] || bt_fail "$2 in $1 did not come up"
-			sleep 0.05
-		done
-	done
+	bt_wait_links "$CL,g0" "$LB,lbg" "$LB,lbs1" "$LB,lbs2" "$S1,eth0" "$S2,eth0"
 	# bpffs for the sinks and the forwarder (batond shares the mount, its pins in baton/)
 	mkdir -p "$BT_BPFFS"
 	mountpoint -q "$BT_BPFFS" || mount -t bpf bpf "$BT_BPFFS" || bt_fail "mount bpffs"

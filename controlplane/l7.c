@@ -175,6 +175,7 @@ int l7_publish(int fe_fd, int routes_fd, int meta_fd, const struct config *cfg)
 			r.family = s->family;
 			r.flags = (s->redirect_to_https ? BATON_L7_R_REDIRECT_HTTPS : 0) |
 				  (s->forwarded_for ? BATON_L7_R_XFF : 0) |
+				  (s->sticky ? BATON_L7_R_STICKY : 0) |
 				  (s->mode == CONFIG_MODE_HTTPS ? BATON_L7_R_TLS : 0);
 			r.service_id = fe.service_id;
 			r.key_port = fk.port;

@@ -289,3 +289,107 @@ int l7_insert_xff(char *buf, size_t len, size_t cap, int family, const void *add
 	memcpy(buf + at, hdr, n);
 	return (int)n;
 }
+
+uint32_t l7_server_id(int family, const void *addr, unsigned int port)
+{
+	char a[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 10];
+	uint32_t h = 2166136261u;
+	int n;
+
+	if (inet_ntop(family, addr, a, sizeof(a)) == NULL)
+		return 0;
+	n = snprintf(text, sizeof(text), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	for (int i = 0; i < n && (size_t)i < sizeof(text); i++)
+		h = (h ^ (unsigned char)text[i]) * 16777619u;
+	return h;
+}
+
+int l7_parse_server_id(const char *s, uint32_t *id)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < L7_SERVER_ID_LEN; i++) {
+		int c = (unsigned char)s[i];
+
+		if (!isxdigit(c))
+			return -1;
+		v = v << 4 | (uint32_t)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
+	}
+	if (s[L7_SERVER_ID_LEN] != '\0')
+		return -1;
+	*id = v;
+	return 0;
+}
+
+/* The pairs of one Cookie field value p[0..n): value length + 1 (out set), 0 none, -1 too long. */
+static int cookie_in(const char *p, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name), i = 0;
+
+	while (i < n) {
+		size_t start, end, eq, vs, ve;
+
+		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ';'))
+			i++;
+		start = i;
+		while (i < n && p[i] != ';')
+			i++;
+		end = i;
+		while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+			end--;
+		for (eq = start; eq < end && p[eq] != '='; eq++)
+			;
+		if (eq == end)
+			continue; /* no '=': not a pair */
+		ve = eq;
+		while (ve > start && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+			ve--;
+		if (ve - start != nl || memcmp(p + start, name, nl) != 0)
+			continue;
+		vs = eq + 1;
+		while (vs < end && (p[vs] == ' ' || p[vs] == '\t'))
+			vs++;
+		ve = end;
+		if (ve - vs >= 2 && p[vs] == '"' && p[ve - 1] == '"')
+			vs++, ve--;
+		if (ve - vs >= cap)
+			return -1;
+		memcpy(out, p + vs, ve - vs);
+		out[ve - vs] = '\0';
+		return (int)(ve - vs) + 1;
+	}
+	return 0;
+}
+
+int l7_find_cookie(const char *buf, size_t len, const char *name, char *out, size_t cap)
+{
+	const char *line = memchr(buf, '\n', len), *end = buf + len;
+
+	if (cap == 0)
+		return -1;
+	out[0] = '\0';
+	/* Header fields start after the request line. */
+	for (line = line ? line + 1 : end; line < end;) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line)), *v;
+		size_t vlen;
+		int r;
+
+		if (eol == NULL)
+			eol = end;
+		if ((size_t)(eol - line) > 7 && strncasecmp(line, "cookie:", 7) == 0) {
+			v = line + 7;
+			vlen = (size_t)(eol - v);
+			if (vlen > 0 && v[vlen - 1] == '\r')
+				vlen--;
+			r = cookie_in(v, vlen, name, out, cap);
+			if (r < 0) {
+				out[0] = '\0';
+				return -1;
+			}
+			if (r > 0)
+				return r - 1;
+		}
+		line = eol + 1;
+	}
+	return -1;
+}

@@ -8,6 +8,7 @@
 #define BATON_L7_PARSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define L7_HOST_MAX 128 /* as BATON_L7_HOST_MAX, NUL included */
 #define L7_PATH_MAX 256
@@ -52,5 +53,31 @@ enum l7_verdict l7_parse_sni(const unsigned char *buf, size_t len, char *sni, si
  * no room) with buf unchanged.
  */
 int l7_insert_xff(char *buf, size_t len, size_t cap, int family, const void *addr);
+
+/*
+ * Sticky sessions (docs/l7.md "Sticky sessions"). The cookie is Marathon-LB's name, so
+ * clients moving from Marathon-LB keep it; its value names a backend by a hash of its
+ * address and port that anyone can compute: FNV-1a (32 bits) of the text
+ * "10.0.0.5:8080" (IPv4) or "[fd00::5]:8080" (IPv6, inet_ntop form), as 8 lower-case
+ * hex digits.
+ */
+#define L7_STICKY_COOKIE "mesosphere_server_id"
+#define L7_SERVER_ID_LEN 8
+
+/* The server id of a backend: addr 4 or 16 bytes, network order; port host order. */
+uint32_t l7_server_id(int family, const void *addr, unsigned int port);
+
+/*
+ * The value of the cookie named name in the Cookie header fields of the head
+ * buf[0..len) (pass the head length l7_parse_http found): pairs "name=value" separated
+ * by ';' with optional spaces, a value optionally in double quotes; pairs without '='
+ * are skipped; the first pair with the name wins, across several Cookie fields.
+ * Returns the value's length with the value NUL-terminated in out, or -1: no such
+ * cookie, or a value of cap bytes or more (out is then "").
+ */
+int l7_find_cookie(const char *buf, size_t len, const char *name, char *out, size_t cap);
+
+/* A server id written as a cookie value (8 hex digits, either case): 0 with *id set, or -1. */
+int l7_parse_server_id(const char *s, uint32_t *id);
 
 #endif /* BATON_L7_PARSE_H */

@@ -51,6 +51,9 @@
 #define SCAN_MS 10	 /* timers */
 #define WS_LB 7		 /* the window scale baton-l7 offers a client that offers one */
 #define FD_CACHE 64	 /* Maglev inner map fds kept open */
+#define STICKY_SETS 16	 /* Maglev tables whose backends' server ids are kept */
+#define STICKY_MAX 1024	 /* backends per table a sticky cookie can name */
+#define STICKY_TTL_MS 1000
 
 struct opts {
 	const char *lane;
@@ -93,6 +96,9 @@ struct conn {
 	int retx;
 	uint32_t head_len; /* the head as sent to the backend: the client's bytes + xff */
 	uint32_t xff;	   /* bytes of X-Forwarded-For inserted into it (0 or one header) */
+	bool sticky;	   /* the route is sticky (BATON_L7_R_STICKY) */
+	bool has_cookie;   /* the head carried a well-formed mesosphere_server_id */
+	uint32_t cookie;   /* its server id */
 	uint8_t *head;
 	/* backend leg */
 	uint32_t sid, bid, hash, tried[MAX_TRIES];
@@ -138,6 +144,14 @@ static struct {
 		int fd;
 	} fdc[FD_CACHE];
 	unsigned int fdc_next;
+	/* The backends of recently used Maglev tables with their server ids (cookies). */
+	struct sticky_set {
+		__u32 inner_id, n;
+		uint64_t version, t_ms;
+		__u32 bid[STICKY_MAX];
+		uint32_t server_id[STICKY_MAX];
+	} * sticky;
+	unsigned int sticky_next;
 	uint16_t next_lport;
 	uint64_t now_ms;
 	struct baton_l7_stats st;
@@ -389,8 +403,67 @@ static int inner_fd(__u32 id)
 }
 
 /*
+ * The backend of a table (map inner_id, fd, size m) whose server id is id, or
+ * BATON_NO_BACKEND. The table's distinct backends and their ids are read once (one
+ * batched read of the table) and kept for STICKY_TTL_MS or until the routes change:
+ * batond publishes the routes after every apply, tables included.
+ */
+static __u32 sticky_backend(__u32 inner_id, int fd, __u32 m, uint32_t id)
+{
+	struct sticky_set *ss = NULL;
+	static __u32 keys[4096], vals[4096], seen[2 * STICKY_MAX];
+	__u32 out, count, rounds = m / 4096 + 2;
+	void *in = NULL;
+	int r;
+
+	for (unsigned int i = 0; i < STICKY_SETS; i++)
+		if (g.sticky[i].inner_id == inner_id && g.sticky[i].version == g.meta_version &&
+		    g.now_ms - g.sticky[i].t_ms < STICKY_TTL_MS)
+			ss = &g.sticky[i];
+	if (ss == NULL) {
+		ss = &g.sticky[g.sticky_next++ % STICKY_SETS];
+		ss->inner_id = 0;
+		ss->n = 0;
+		memset(seen, 0xff, sizeof(seen)); /* an open-addressed set of the ids found */
+		do {
+			count = 4096;
+			r = bpf_map_lookup_batch(fd, in, &out, keys, vals, &count, NULL);
+			if (r < 0 && errno != ENOENT)
+				return BATON_NO_BACKEND;
+			for (__u32 k = 0; k < count; k++) {
+				__u32 h = vals[k] * 2654435761u % (2 * STICKY_MAX);
+				struct baton_backend be;
+
+				if (keys[k] == BATON_MAGLEV_SIZE_SLOT || keys[k] > m ||
+				    vals[k] == BATON_NO_BACKEND || ss->n == STICKY_MAX)
+					continue;
+				while (seen[h] != BATON_NO_BACKEND && seen[h] != vals[k])
+					h = (h + 1) % (2 * STICKY_MAX);
+				if (seen[h] == vals[k] ||
+				    bpf_map_lookup_elem(g.fd_be, &vals[k], &be) < 0)
+					continue;
+				seen[h] = vals[k];
+				ss->bid[ss->n] = vals[k];
+				ss->server_id[ss->n++] = l7_server_id(
+					be.family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, be.addr,
+					ntohs(be.port));
+			}
+			in = &out;
+		} while (r == 0 && --rounds > 0);
+		ss->inner_id = inner_id;
+		ss->version = g.meta_version;
+		ss->t_ms = g.now_ms;
+	}
+	for (__u32 j = 0; j < ss->n; j++)
+		if (ss->server_id[j] == id)
+			return ss->bid[j];
+	return BATON_NO_BACKEND;
+}
+
+/*
  * The next backend for c by the route's Maglev table (the active generation, as its
- * frontend entry says), skipping backends already tried. 0 with c->bid/baddr/bport set.
+ * frontend entry says), skipping backends already tried; first the one its sticky
+ * cookie names, when that one is in the table. 0 with c->bid/baddr/bport set.
  */
 static int pick_backend(struct conn *c, const struct baton_l7_route *r)
 {
@@ -411,6 +484,18 @@ static int pick_backend(struct conn *c, const struct baton_l7_route *r)
 	fd = inner_fd(inner_id);
 	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &m) < 0 || m == 0)
 		return -1;
+	if (c->has_cookie && c->ntried == 0) {
+		__u32 bid = sticky_backend(inner_id, fd, m, c->cookie);
+
+		if (bid != BATON_NO_BACKEND && bpf_map_lookup_elem(g.fd_be, &bid, &be) == 0 &&
+		    be.family == c->ct.family) {
+			c->sid = fe.service_id;
+			c->bid = bid;
+			memcpy(c->baddr, be.addr, 16);
+			c->bport = be.port;
+			return 0;
+		}
+	}
 	for (__u32 probe = 0; probe < 64 && probe < m; probe++) {
 		__u32 idx = 1 + (c->hash + probe) % m, bid;
 		bool tried = false;
@@ -556,7 +641,23 @@ static void head_complete(struct conn *c)
 			c->head_len += c->xff;
 		}
 	}
-	c->hash = (uint32_t)l7_siphash(&g.key, &c->ct, sizeof(c->ct));
+	c->sticky = (r->flags & BATON_L7_R_STICKY) && !c->tls;
+	if (c->sticky) {
+		struct l7_request req;
+		char v[L7_SERVER_ID_LEN + 1];
+		uint8_t ca[17];
+
+		/* A client keeps its backend across connections: its address only. */
+		memcpy(ca, c->ct.saddr, 16);
+		ca[16] = c->ct.family;
+		c->hash = rte_jhash(ca, sizeof(ca), 0); /* no secret: the same after a restart */
+		l7_parse_http((const char *)c->head, c->head_len, &req);
+		c->has_cookie = l7_find_cookie((const char *)c->head, req.head_len,
+					       L7_STICKY_COOKIE, v, sizeof(v)) >= 0 &&
+				l7_parse_server_id(v, &c->cookie) == 0;
+	} else {
+		c->hash = (uint32_t)l7_siphash(&g.key, &c->ct, sizeof(c->ct));
+	}
 	connect_next(c, r);
 }
 
@@ -1199,7 +1300,9 @@ static void state_init(void)
 	g.conns = calloc(o.max_conns, sizeof(*g.conns));
 	g.free_ids = calloc(o.max_conns, sizeof(*g.free_ids));
 	g.routes = calloc(BATON_MAX_L7_ROUTES, sizeof(*g.routes));
-	if (g.h == NULL || g.conns == NULL || g.free_ids == NULL || g.routes == NULL)
+	g.sticky = calloc(STICKY_SETS, sizeof(*g.sticky));
+	if (g.h == NULL || g.conns == NULL || g.free_ids == NULL || g.routes == NULL ||
+	    g.sticky == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory for %u connections\n", o.max_conns);
 	for (uint32_t i = 0; i < o.max_conns; i++) {
 		g.conns[i].head = malloc(o.head_max + L7_XFF_MAX);

@@ -245,6 +245,7 @@ struct baton_neigh_req {
 #define BATON_L7_R_REDIRECT_HTTPS (1u << 0) /* answer 301 to https://host/path */
 #define BATON_L7_R_TLS (1u << 1)	    /* the frontend carries TLS: host is the SNI */
 #define BATON_L7_R_XFF (1u << 2)	    /* http: insert X-Forwarded-For: <client> */
+#define BATON_L7_R_STICKY (1u << 3) /* http: cookie mesosphere_server_id, else client address */
 
 struct baton_l7_route {
 	__be32 addr[4];	  /* be; the frontend */

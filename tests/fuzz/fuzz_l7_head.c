@@ -5,13 +5,29 @@
  * (HTTP/1.x head or TLS ClientHello SNI); the rest is the input. Checks what baton-l7
  * relies on: a verdict for every prefix of the input, never a claim to have parsed
  * more bytes than there are, NUL-terminated host / SNI within their bounds, and a
- * complete head that stays parsed the same when more bytes follow it.
+ * complete head that stays parsed the same when more bytes follow it, and a sticky
+ * cookie value (l7_find_cookie) within its bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "l7_parse.h"
+
+/* The sticky cookie of a complete head: within its bounds, NUL-terminated, or none. */
+static void check_cookie(const char *buf, size_t head_len)
+{
+	char v[16];
+	uint32_t id;
+	int n;
+
+	memset(v, 0xaa, sizeof(v));
+	n = l7_find_cookie(buf, head_len, L7_STICKY_COOKIE, v, sizeof(v));
+	if (n < -1 || n >= (int)sizeof(v) || (n >= 0 && v[n] != '\0') || (n < 0 && v[0] != '\0'))
+		abort();
+	if (n >= 0 && l7_parse_server_id(v, &id) == 0 && n != L7_SERVER_ID_LEN)
+		abort();
+}
 
 static void check_http(const char *buf, size_t len)
 {
@@ -33,6 +49,7 @@ static void check_http(const char *buf, size_t len)
 	    strcmp(again.host, r.host) != 0 || strcmp(again.path, r.path) != 0 ||
 	    again.minor != r.minor)
 		abort();
+	check_cookie(buf, r.head_len);
 }
 
 static void check_sni(const unsigned char *buf, size_t len)

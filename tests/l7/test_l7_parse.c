@@ -282,6 +282,96 @@ static void test_insert_xff(void **state)
 	assert_memory_equal(buf, req, len);
 }
 
+static int cookie(const char *head, char *out, size_t cap)
+{
+	return l7_find_cookie(head, strlen(head), L7_STICKY_COOKIE, out, cap);
+}
+
+static void test_find_cookie(void **state)
+{
+	char v[16], big[600];
+	uint32_t id;
+
+	(void)state;
+	/* Several cookies, spaces around them and around '=', a quoted value. */
+	assert_int_equal(cookie("GET / HTTP/1.1\r\nHost: a\r\nCookie: a=1; "
+				"mesosphere_server_id=0a1b2c3d;b=2\r\n\r\n",
+				v, sizeof(v)),
+			 8);
+	assert_string_equal(v, "0a1b2c3d");
+	assert_int_equal(cookie("GET / HTTP/1.1\r\ncookie:x=1 ;  mesosphere_server_id = "
+				"\"ABCDEF01\" \r\n\r\n",
+				v, sizeof(v)),
+			 8);
+	assert_string_equal(v, "ABCDEF01");
+	/* Several Cookie fields: the first pair with the name wins; bare "\n" ends lines too. */
+	assert_int_equal(cookie("GET / HTTP/1.1\nCookie: a=1\nCOOKIE: mesosphere_server_id=11\n"
+				"Cookie: mesosphere_server_id=22\n\n",
+				v, sizeof(v)),
+			 2);
+	assert_string_equal(v, "11");
+	/* Missing: no Cookie field, other cookies only, a prefix or suffix of the name. */
+	assert_int_equal(cookie("GET / HTTP/1.1\r\nHost: a\r\n\r\n", v, sizeof(v)), -1);
+	assert_string_equal(v, "");
+	assert_int_equal(cookie("GET / HTTP/1.1\r\nCookie: a=1; b=2\r\n\r\n", v, sizeof(v)), -1);
+	assert_int_equal(cookie("GET / HTTP/1.1\r\nCookie: xmesosphere_server_id=1; "
+				"mesosphere_server_idx=2\r\n\r\n",
+				v, sizeof(v)),
+			 -1);
+	/* Not a Cookie field: the request line, Set-Cookie, a field named Cookies. */
+	assert_int_equal(cookie("GET /Cookie:mesosphere_server_id=1 HTTP/1.1\r\nSet-Cookie: "
+				"mesosphere_server_id=1\r\nCookies: mesosphere_server_id=1\r\n\r\n",
+				v, sizeof(v)),
+			 -1);
+	/* Malformed pairs (no '=', empty) are skipped; an empty value is found, empty. */
+	assert_int_equal(
+		cookie("GET / HTTP/1.1\r\nCookie: ;;junk; =x; mesosphere_server_id=\r\n\r\n", v,
+		       sizeof(v)),
+		0);
+	assert_string_equal(v, "");
+	assert_int_equal(
+		cookie("GET / HTTP/1.1\r\nCookie: mesosphere_server_id\r\n\r\n", v, sizeof(v)), -1);
+	/* Oversized: a value that does not fit is not found (and not cut). */
+	memset(big, 0, sizeof(big));
+	strcpy(big, "GET / HTTP/1.1\r\nCookie: mesosphere_server_id=");
+	memset(big + strlen(big), 'a', 500);
+	strcat(big, "\r\n\r\n");
+	assert_int_equal(cookie(big, v, sizeof(v)), -1);
+	assert_string_equal(v, "");
+	assert_int_equal(
+		cookie("GET / HTTP/1.1\r\nCookie: mesosphere_server_id=0123456789abcdef\r\n\r\n", v,
+		       sizeof(v)),
+		-1);
+	assert_int_equal(
+		cookie("GET / HTTP/1.1\r\nCookie: mesosphere_server_id=0123456789abcde\r\n\r\n", v,
+		       sizeof(v)),
+		15);
+	/* Cut short: only what is inside len counts. */
+	assert_int_equal(l7_find_cookie("GET / HTTP/1.1\r\nCookie: mesosphere_server_id=ab", 20,
+					L7_STICKY_COOKIE, v, sizeof(v)),
+			 -1);
+
+	/* Server ids: 8 hex digits, either case, nothing else. */
+	assert_int_equal(l7_parse_server_id("0a1B2c3D", &id), 0);
+	assert_int_equal(id, 0x0a1b2c3d);
+	assert_int_equal(l7_parse_server_id("0a1b2c3", &id), -1);
+	assert_int_equal(l7_parse_server_id("0a1b2c3d4", &id), -1);
+	assert_int_equal(l7_parse_server_id("0a1b2c3g", &id), -1);
+	assert_int_equal(l7_parse_server_id("", &id), -1);
+}
+
+static void test_server_id(void **state)
+{
+	uint8_t v6[16] = { 0xfd, 0x60, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11 };
+	__be32 v4 = htonl(0x0a3c020b); /* 10.60.2.11 */
+
+	(void)state;
+	/* FNV-1a 32 of the text, as docs/l7.md says (the netns test computes it in Python). */
+	assert_int_equal(l7_server_id(AF_INET, &v4, 31001), 0x810f39b9);
+	assert_int_equal(l7_server_id(AF_INET6, v6, 31001), 0xb8b3f356);
+	assert_int_not_equal(l7_server_id(AF_INET, &v4, 31002), l7_server_id(AF_INET, &v4, 31001));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +384,8 @@ int main(void)
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_route_pick),
 		cmocka_unit_test(test_insert_xff),
+		cmocka_unit_test(test_find_cookie),
+		cmocka_unit_test(test_server_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

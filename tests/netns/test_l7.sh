@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The L7 lane end to end, real kernel TCP on both ends: batond with --l7-lane, baton-l7
 # (DPDK, net_af_xdp on the lane's far end, --no-huge), http services told apart by Host
-# and path. Routing, 503, 301, a 100 MB download and a 10 MB upload intact after the
-# splice (and carried by XDP, not by the lane), 200 concurrent connections, a backend
-# that refuses, and baton-l7 killed and restarted under a spliced download.
+# and path. Routing, sticky sessions (client address, mesosphere_server_id), 503, 301,
+# a 100 MB download and a 10 MB upload intact after the splice (and carried by XDP, not
+# by the lane), 200 concurrent connections, a backend that refuses, and baton-l7 killed
+# and restarted under a spliced download.
 # usage: test_l7.sh BATOND BATON_L7 XDP_DROP1_OBJ
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -64,12 +65,15 @@ cat >"$BT_RUN/config.json" <<EOF
   "vhosts": ["one.example"], "backends": [{"address": "$B1", "port": 31441}]},
  {"name": "tls2", "vip": "$BT_VIP4", "port": 443, "protocol": "tcp", "mode": "https",
   "vhosts": ["two.example"], "backends": [{"address": "$B2", "port": 31442}]},
+ {"name": "sticky", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["sticky.example"], "sticky": true, "backends": [{"address": "$B1", "port": 31001},
+  {"address": "$B2", "port": 31002}, {"address": "$B3", "port": 31003}]},
  {"name": "app6", "vip": "$BT_VIP6", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["app6.example"], "backends": [{"address": "$(bt_backend_addr6 2)", "port": 31002}]}
 ]}
 EOF
 bt_start_batond "$BT_RUN/config.json" --l7-lane l0
-grep -q "L7 routes published: 9" "$BT_BATOND_LOG" || bt_fail "batond did not publish 9 L7 routes"
+grep -q "L7 routes published: 10" "$BT_BATOND_LOG" || bt_fail "batond did not publish 10 L7 routes"
 
 # start_l7 [MEMORY]: MEMORY "huge" uses hugepages (in memory, no files), else --no-huge
 start_l7() {
@@ -137,6 +141,33 @@ out=$(cl_curl -H "Host: app2.example" "http://$BT_VIP4/xff" "http://$BT_VIP4/two
 [ "$out" = "b2 xff=$CL4
 b2 /two" ] || bt_fail "xff then keep-alive: '$out'"
 say "X-Forwarded-For: $CL4 inserted when configured, not otherwise; keep-alive after it works"
+
+# ---- Sticky: the client's address picks the backend, unless mesosphere_server_id names
+# one of the service's backends (its value: FNV-1a 32 of "address:port", docs/l7.md) ----
+server_id() {
+	"$BT_PY" -c 'import sys
+h = 2166136261
+for c in sys.argv[1].encode(): h = ((h ^ c) * 16777619) & 0xffffffff
+print("%08x" % h)' "$1"
+}
+sticky_urls=()
+for i in 1 2 3 4 5 6; do sticky_urls+=("http://$BT_VIP4/s$i"); done
+# Six connections (Connection: close) from one client: one backend.
+out=$(cl_curl -H "Host: sticky.example" -H "Connection: close" "${sticky_urls[@]}") ||
+	bt_fail "sticky: curl failed"
+first=${out%% *}
+[ "$(echo "$out" | cut -d' ' -f1 | sort -u)" = "$first" ] && [ "$(echo "$out" | wc -l)" = 6 ] ||
+	bt_fail "sticky: six connections from one client went to: $(echo "$out" | tr '\n' ' ')"
+for k in 1 2 3; do
+	id=$(server_id "$(bt_backend_addr4 "$k"):$(bt_backend_port "$k")")
+	expect_body "b$k /k" -H "Host: sticky.example" -H "Cookie: a=1; mesosphere_server_id=$id; b=2" \
+		"http://$BT_VIP4/k"
+done
+# A backend that is not the service's: the client's address decides, as without a cookie.
+expect_body "$first /gone" -H "Host: sticky.example" \
+	-H "Cookie: mesosphere_server_id=$(server_id "$BT_V4NET.2.19:31009")" "http://$BT_VIP4/gone"
+say "sticky: six connections of one client -> $first; mesosphere_server_id of b1/b2/b3 -> that" \
+	"backend; of a backend not in the table -> $first"
 
 # ---- TLS: routed by the ClientHello's SNI, not terminated (the backend holds the key) ----
 expect_body "b1-tls /s" -k --resolve "one.example:443:$BT_VIP4" "https://one.example/s"

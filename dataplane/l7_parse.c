@@ -271,23 +271,55 @@ enum l7_verdict l7_parse_sni(const unsigned char *buf, size_t len, char *sni, si
 	return L7_OK;
 }
 
-int l7_insert_xff(char *buf, size_t len, size_t cap, int family, const void *addr)
+/* Inserts the header line hdr (k bytes from snprintf) after the head's first line. */
+static int insert_after_first_line(char *buf, size_t len, size_t cap, const char *hdr, int k)
 {
-	char a[INET6_ADDRSTRLEN], hdr[L7_XFF_MAX];
 	const char *eol = memchr(buf, '\n', len);
 	size_t at, n;
-	int k;
 
-	if (eol == NULL || inet_ntop(family, addr, a, sizeof(a)) == NULL)
-		return -1;
-	k = snprintf(hdr, sizeof(hdr), "X-Forwarded-For: %s\r\n", a);
-	if (k < 0 || (size_t)k >= sizeof(hdr) || len + (size_t)k > cap)
+	if (eol == NULL || k < 0 || (size_t)k >= L7_XFF_MAX || len + (size_t)k > cap)
 		return -1;
 	n = (size_t)k;
 	at = (size_t)(eol - buf) + 1;
 	memmove(buf + at + n, buf + at, len - at);
 	memcpy(buf + at, hdr, n);
 	return (int)n;
+}
+
+int l7_insert_xff(char *buf, size_t len, size_t cap, int family, const void *addr)
+{
+	char a[INET6_ADDRSTRLEN], hdr[L7_XFF_MAX];
+
+	if (inet_ntop(family, addr, a, sizeof(a)) == NULL)
+		return -1;
+	return insert_after_first_line(buf, len, cap, hdr,
+				       snprintf(hdr, sizeof(hdr), "X-Forwarded-For: %s\r\n", a));
+}
+
+int l7_insert_set_cookie(char *buf, size_t len, size_t cap, uint32_t server_id)
+{
+	char hdr[L7_XFF_MAX];
+
+	return insert_after_first_line(buf, len, cap, hdr,
+				       snprintf(hdr, sizeof(hdr),
+						"Set-Cookie: " L7_STICKY_COOKIE "=%08x; path=/\r\n",
+						server_id));
+}
+
+long l7_response_head(const char *buf, size_t len, int *status)
+{
+	size_t end = head_end(buf, len);
+
+	*status = -1;
+	if (end == 0)
+		return 0;
+	/* Status line: HTTP/1.x SP 3DIGIT (RFC 9112 4). */
+	if (end >= 12 && memcmp(buf, "HTTP/1.", 7) == 0 && isdigit((unsigned char)buf[7]) &&
+	    buf[8] == ' ' && isdigit((unsigned char)buf[9]) && isdigit((unsigned char)buf[10]) &&
+	    isdigit((unsigned char)buf[11]) &&
+	    (end == 12 || buf[12] == ' ' || buf[12] == '\r' || buf[12] == '\n'))
+		*status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+	return (long)end;
 }
 
 uint32_t l7_server_id(int family, const void *addr, unsigned int port)

@@ -77,6 +77,20 @@ uint32_t l7_server_id(int family, const void *addr, unsigned int port);
  */
 int l7_find_cookie(const char *buf, size_t len, const char *name, char *out, size_t cap);
 
+/*
+ * Inserts "Set-Cookie: mesosphere_server_id=<server id>; path=/\r\n" after the status
+ * line of the response head at buf[0..len) (room for cap bytes). Returns the bytes
+ * inserted, or -1 (no complete status line, or no room) with buf unchanged.
+ */
+int l7_insert_set_cookie(char *buf, size_t len, size_t cap, uint32_t server_id);
+
+/*
+ * The response head at buf[0..len): 0 while its blank line has not arrived, else its
+ * length, with *status the status code of an "HTTP/1.x NNN" status line, -1 for
+ * anything else.
+ */
+long l7_response_head(const char *buf, size_t len, int *status);
+
 /* A server id written as a cookie value (8 hex digits, either case): 0 with *id set, or -1. */
 int l7_parse_server_id(const char *s, uint32_t *id);
 

@@ -372,6 +372,46 @@ static void test_server_id(void **state)
 	assert_int_not_equal(l7_server_id(AF_INET, &v4, 31002), l7_server_id(AF_INET, &v4, 31001));
 }
 
+static void test_response_head(void **state)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+	char buf[128];
+	size_t len = strlen(resp);
+	int status, n;
+
+	(void)state;
+	assert_int_equal(l7_response_head(resp, len, &status), (long)(len - 3));
+	assert_int_equal(status, 200);
+	for (size_t cut = 0; cut < len - 3; cut++)
+		assert_int_equal(l7_response_head(resp, cut, &status), 0);
+	assert_int_equal(l7_response_head("HTTP/1.1 100 Continue\r\n\r\n", 25, &status), 25);
+	assert_int_equal(status, 100);
+	assert_int_equal(l7_response_head("HTTP/1.0 404\n\n", 14, &status), 14);
+	assert_int_equal(status, 404);
+	/* Not a status line: complete, status -1. */
+	assert_int_equal(l7_response_head("HTTP/2 200 OK\r\n\r\n", 17, &status), 17);
+	assert_int_equal(status, -1);
+	assert_int_equal(l7_response_head("HTTP/1.1 20x OK\r\n\r\n", 19, &status), 19);
+	assert_int_equal(status, -1);
+	assert_int_equal(l7_response_head("HTTP/1.1 2000\r\n\r\n", 17, &status), 17);
+	assert_int_equal(status, -1);
+
+	memcpy(buf, resp, len);
+	n = l7_insert_set_cookie(buf, len, sizeof(buf), 0x0a1b2c3d);
+	assert_int_equal(n, (int)strlen("Set-Cookie: mesosphere_server_id=0a1b2c3d; path=/\r\n"));
+	assert_memory_equal(buf,
+			    "HTTP/1.1 200 OK\r\nSet-Cookie: mesosphere_server_id=0a1b2c3d; "
+			    "path=/\r\nContent-Length: 3\r\n\r\nabc",
+			    len + (size_t)n);
+	assert_int_equal(l7_response_head(buf, len + (size_t)n, &status),
+			 (long)(len + (size_t)n - 3));
+	/* No room, no status line: -1, unchanged. */
+	memcpy(buf, resp, len);
+	assert_int_equal(l7_insert_set_cookie(buf, len, len + 20, 1), -1);
+	assert_int_equal(l7_insert_set_cookie(buf, 10, sizeof(buf), 1), -1);
+	assert_memory_equal(buf, resp, len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_insert_xff),
 		cmocka_unit_test(test_find_cookie),
 		cmocka_unit_test(test_server_id),
+		cmocka_unit_test(test_response_head),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

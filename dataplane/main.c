@@ -54,6 +54,7 @@
 #define STICKY_SETS 16	 /* Maglev tables whose backends' server ids are kept */
 #define STICKY_MAX 1024	 /* backends per table a sticky cookie can name */
 #define STICKY_TTL_MS 1000
+#define RESP_WAIT_MS 30000 /* a response head later than this goes on without Set-Cookie */
 
 struct opts {
 	const char *lane;
@@ -72,6 +73,7 @@ enum cstate {
 	C_HEAD,
 	C_CONNECT,
 	C_SEND,
+	C_RESP, /* sticky: the response head gets Set-Cookie; the lane relays both ways */
 	C_CLOSING,
 	C_SPLICED
 };
@@ -99,6 +101,20 @@ struct conn {
 	bool sticky;	   /* the route is sticky (BATON_L7_R_STICKY) */
 	bool has_cookie;   /* the head carried a well-formed mesosphere_server_id */
 	uint32_t cookie;   /* its server id */
+	/*
+	 * C_RESP: the backend's first response head (and the rest of the segments that
+	 * brought it) is consumed into head[0..rsp_len) and acknowledged to the backend;
+	 * with sc bytes of Set-Cookie it is sent to the client and retransmitted until the
+	 * client acknowledges all of it (c_acked); meanwhile the lane relays everything
+	 * else in both directions as the flow entries will (write_flows()).
+	 */
+	bool resp_done;	      /* the head is complete, head[0..rsp_len + sc) goes out */
+	bool b_fin, c_fin;    /* a FIN relayed before the splice, per direction */
+	uint32_t rsp_len, sc; /* backend bytes consumed; Set-Cookie bytes inserted */
+	uint32_t c_acked;     /* of head[0..rsp_len + sc), acknowledged by the client */
+	uint32_t fwd_nxt;     /* next sequence number towards the backend (leg space) */
+	uint32_t c_ack;	      /* what our own segments acknowledge to the client */
+	uint16_t b_win;	      /* the backend's window as the client is to see it */
 	uint8_t *head;
 	/* backend leg */
 	uint32_t sid, bid, hash, tried[MAX_TRIES];
@@ -229,6 +245,8 @@ static void to_client(const struct conn *c, uint32_t seq, uint32_t ack, uint8_t 
 	s.win = (uint16_t)((c->wc != L7_COOKIE_NO_WSCALE ? room >> WS_LB : room) & 0xffff);
 	if (s.win == 0 && room)
 		s.win = 1;
+	if (c->st == C_RESP)
+		s.win = c->b_win; /* the client's data goes to the backend */
 	send_seg(&s);
 }
 
@@ -685,7 +703,13 @@ static int head_done(struct conn *c)
 
 /* ---- The splice ---- */
 
-static int write_flows(struct conn *c)
+/*
+ * Both flow entries of c, written (fwd_out NULL), or only computed into *fwd_out (the
+ * client's direction) and *rep_out (the backend's) for the lane's own relaying in
+ * C_RESP. With a Set-Cookie inserted (sc bytes), the backend's bytes reach the client
+ * sc later.
+ */
+static int write_flows(struct conn *c, struct baton_flow *fwd_out, struct baton_flow *rep_out)
 {
 	struct baton_flow_key ck = { .proto = IPPROTO_TCP, .family = c->ct.family },
 			      bk = { .proto = IPPROTO_TCP, .family = c->ct.family };
@@ -710,7 +734,7 @@ static int write_flows(struct conn *c)
 	fwd.flags = BATON_FLOW_F_SPLICED;
 	/* The client's bytes, in the leg's space, after the bytes we inserted. */
 	fwd.seq_delta = c->l_isn - c->c_isn + c->xff;
-	fwd.ack_delta = c->b_isn - c->s_isn; /* the client acks in our space, the backend's */
+	fwd.ack_delta = c->b_isn - c->s_isn - c->sc; /* the client acks in our space */
 	fwd.service_id = c->sid;
 	fwd.backend_id = c->bid;
 	fwd.last_seen_ns = now;
@@ -720,7 +744,7 @@ static int write_flows(struct conn *c)
 	rep.sport = c->ct.dport;
 	rep.dport = c->ct.sport;
 	rep.flags = BATON_FLOW_F_SPLICED | BATON_FLOW_F_REPLY;
-	rep.seq_delta = c->s_isn - c->b_isn;
+	rep.seq_delta = c->s_isn - c->b_isn + c->sc;
 	rep.ack_delta = c->c_isn - c->l_isn - c->xff;
 	rep.service_id = c->sid;
 	rep.backend_id = c->bid;
@@ -738,6 +762,18 @@ static int write_flows(struct conn *c)
 			rep.wscale_shift = -WS_LB;
 		}
 	}
+	/* FINs the lane relayed before the splice (C_RESP). */
+	if (c->c_fin)
+		fwd.flags |= BATON_FLOW_F_FIN;
+	if (c->b_fin)
+		rep.flags |= BATON_FLOW_F_FIN;
+	if (c->c_fin && c->b_fin)
+		fwd.closing_ns = rep.closing_ns = now;
+	if (fwd_out != NULL) {
+		*fwd_out = fwd;
+		*rep_out = rep;
+		return 0;
+	}
 	/* The reply entry first: the backend may answer as soon as the client's ACK flows. */
 	if (bpf_map_update_elem(g.fd_flows, &bk, &rep, BPF_ANY) < 0 ||
 	    bpf_map_update_elem(g.fd_flows, &ck, &fwd, BPF_ANY) < 0)
@@ -747,8 +783,14 @@ static int write_flows(struct conn *c)
 
 /* ---- Segments ---- */
 
+static void resp_client_seg(struct conn *c, const struct l7_seg *s);
+
 static void client_seg(struct conn *c, const struct l7_seg *s)
 {
+	if (c->st == C_RESP) {
+		resp_client_seg(c, s);
+		return;
+	}
 	if (s->flags & L7_TH_RST) {
 		if (c->st == C_HEAD)
 			COUNT(client_resets);
@@ -819,12 +861,38 @@ static void send_head(struct conn *c, uint32_t from)
  * the splice): rewritten by its flow entry exactly as XDP would, FIN/RST bookkeeping
  * included, and sent on. Returns 0, or -1 when there is no entry for it.
  */
+/* s as the flow entry f sends it on (XDP's rewrite: addresses, ports, deltas, window). */
+static void rewrite(const struct l7_seg *s, const struct baton_flow *f, struct l7_seg *out)
+{
+	int shift;
+
+	*out = *s;
+	memcpy(out->saddr, f->saddr, 16);
+	memcpy(out->daddr, f->daddr, 16);
+	out->sport = f->sport;
+	out->dport = f->dport;
+	out->mss = 0;
+	out->wscale = -1;
+	if (f->flags & BATON_FLOW_F_SPLICED) {
+		out->seq += f->seq_delta;
+		if (s->flags & L7_TH_ACK)
+			out->ack += f->ack_delta;
+		shift = f->wscale_shift;
+		if (shift >= 0) {
+			uint32_t w = (uint32_t)s->win << shift;
+
+			out->win = (uint16_t)(w > 0xffff ? 0xffff : w);
+		} else {
+			out->win = (uint16_t)(s->win >> -shift);
+		}
+	}
+}
+
 static int relay(const struct l7_seg *s)
 {
 	struct baton_flow_key k = { .proto = IPPROTO_TCP, .family = s->family }, pk;
 	struct baton_flow f, p;
-	struct l7_seg out = *s;
-	int shift;
+	struct l7_seg out;
 
 	memcpy(k.saddr, s->saddr, 16);
 	memcpy(k.daddr, s->daddr, 16);
@@ -832,25 +900,7 @@ static int relay(const struct l7_seg *s)
 	k.dport = s->dport;
 	if (bpf_map_lookup_elem(g.fd_flows, &k, &f) < 0)
 		return -1;
-	memcpy(out.saddr, f.saddr, 16);
-	memcpy(out.daddr, f.daddr, 16);
-	out.sport = f.sport;
-	out.dport = f.dport;
-	out.mss = 0;
-	out.wscale = -1;
-	if (f.flags & BATON_FLOW_F_SPLICED) {
-		out.seq += f.seq_delta;
-		if (s->flags & L7_TH_ACK)
-			out.ack += f.ack_delta;
-		shift = f.wscale_shift;
-		if (shift >= 0) {
-			uint32_t w = (uint32_t)s->win << shift;
-
-			out.win = (uint16_t)(w > 0xffff ? 0xffff : w);
-		} else {
-			out.win = (uint16_t)(s->win >> -shift);
-		}
-	}
+	rewrite(s, &f, &out);
 	if (s->flags & (L7_TH_FIN | L7_TH_RST)) {
 		uint64_t now = mono_ns();
 		bool have_peer;
@@ -879,10 +929,206 @@ static int relay(const struct l7_seg *s)
 	return 0;
 }
 
+/* ---- Sticky: the first response head with Set-Cookie (C_RESP) ---- */
+
+/* head[from..rsp_len + sc) to the client, in segments of its MSS. */
+static void resp_send(struct conn *c, uint32_t from)
+{
+	uint32_t end = c->rsp_len + c->sc, mss = l7_cookie_mss[c->mss_idx];
+
+	for (uint32_t off = from; off < end; off += mss) {
+		uint32_t n = end - off < mss ? end - off : mss;
+
+		to_client(c, c->s_isn + 1 + off, c->c_ack, L7_TH_ACK | L7_TH_PSH, c->head + off, n);
+	}
+}
+
+/* Both legs reset: the connection cannot go on. */
+static void resp_abort(struct conn *c)
+{
+	to_client(c, c->s_isn + 1 + c->c_acked, c->c_ack, L7_TH_RST | L7_TH_ACK, NULL, 0);
+	to_backend(c, c->fwd_nxt, 0, L7_TH_RST, NULL, 0);
+	conn_free(c);
+}
+
+/* The client has all of the head: the entries (with sc) take over. */
+static void resp_splice(struct conn *c)
+{
+	if (write_flows(c, NULL, NULL) < 0) {
+		resp_abort(c);
+		return;
+	}
+	COUNT(offloaded);
+	c->st = C_SPLICED;
+	c->t_start = g.now_ms;
+}
+
+/*
+ * The head in head[0..rsp_len) is complete (or will not be: too large, the backend
+ * closed, too late): Set-Cookie after the status line of a final (not 1xx) response,
+ * then out to the client. Nothing consumed: splice right away.
+ */
+static void resp_finish(struct conn *c)
+{
+	int status, n;
+
+	c->resp_done = true;
+	if (l7_response_head((const char *)c->head, c->rsp_len, &status) > 0 && status >= 200) {
+		n = l7_insert_set_cookie(
+			(char *)c->head, c->rsp_len, o.head_max + L7_XFF_MAX,
+			l7_server_id(c->ct.family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, c->baddr,
+				     ntohs(c->bport)));
+		c->sc = n > 0 ? (uint32_t)n : 0;
+	}
+	if (c->rsp_len + c->sc == 0) {
+		resp_splice(c);
+		return;
+	}
+	c->t_retx = g.now_ms;
+	c->retx = 0;
+	resp_send(c, 0);
+}
+
+static void resp_backend_seg(struct conn *c, const struct l7_seg *s)
+{
+	uint32_t own_end = c->b_isn + 1 + c->rsp_len; /* backend bytes the lane consumed */
+	struct baton_flow fwd, rep;
+	struct l7_seg t = *s, out;
+	int32_t old;
+
+	write_flows(c, &fwd, &rep);
+	if (s->flags & L7_TH_RST) {
+		rewrite(s, &rep, &out);
+		out.seq = c->s_isn + 1 + c->c_acked;
+		send_seg(&out);
+		to_backend(c, c->fwd_nxt, 0, L7_TH_RST, NULL, 0);
+		conn_free(c);
+		return;
+	}
+	if (s->flags & L7_TH_ACK) {
+		uint32_t a = s->ack + rep.ack_delta;
+
+		if ((int32_t)(a - c->c_ack) > 0)
+			c->c_ack = a;
+	}
+	rewrite(s, &rep, &out);
+	c->b_win = out.win;
+	if (!c->resp_done && s->plen) {
+		if (s->seq != own_end) {
+			/* Out of order or again: where we are (fast retransmit, if anything). */
+			to_backend(c, c->fwd_nxt, own_end, L7_TH_ACK, NULL, 0);
+			return;
+		}
+		if (c->rsp_len + s->plen <= o.head_max) {
+			memcpy(c->head + c->rsp_len, s->payload, s->plen);
+			c->rsp_len += s->plen;
+			own_end += s->plen;
+			to_backend(c, c->fwd_nxt, own_end, L7_TH_ACK, NULL, 0);
+			if (l7_response_head((const char *)c->head, c->rsp_len, &(int){ 0 }) > 0 ||
+			    (s->flags & L7_TH_FIN))
+				resp_finish(c);
+			if (!(s->flags & L7_TH_FIN) || c->st != C_RESP)
+				return;
+			t.seq += t.plen; /* the FIN is relayed below */
+			t.plen = 0;
+		} else {
+			resp_finish(c); /* a head past --head-max: on without Set-Cookie */
+			if (c->st != C_RESP)
+				return;
+		}
+	} else if (!c->resp_done && (s->flags & L7_TH_FIN)) {
+		resp_finish(c); /* closed without a head: spliced when nothing was consumed */
+		if (c->st == C_SPLICED)
+			relay(s);
+		if (c->st != C_RESP)
+			return;
+	}
+	/* Bytes the lane consumed are the lane's to deliver: only what follows goes on. */
+	old = (int32_t)(own_end - t.seq);
+	if (t.plen && old > 0) {
+		if ((uint32_t)old >= t.plen) {
+			to_backend(c, c->fwd_nxt, own_end, L7_TH_ACK, NULL, 0);
+			if (!(t.flags & L7_TH_FIN))
+				return;
+			t.seq += t.plen;
+			t.plen = 0;
+		} else {
+			t.seq += (uint32_t)old;
+			t.payload += old;
+			t.plen -= (uint32_t)old;
+		}
+	}
+	if (t.flags & L7_TH_FIN)
+		c->b_fin = true;
+	write_flows(c, &fwd, &rep); /* resp_finish() may have inserted */
+	rewrite(&t, &rep, &out);
+	send_seg(&out);
+}
+
+static void resp_client_seg(struct conn *c, const struct l7_seg *s)
+{
+	uint32_t own_end = c->b_isn + 1 + c->rsp_len, total = c->rsp_len + c->sc;
+	struct baton_flow fwd, rep;
+	struct l7_seg out;
+
+	write_flows(c, &fwd, &rep);
+	c->c_win = s->win;
+	if (s->flags & L7_TH_RST) {
+		rewrite(s, &fwd, &out);
+		out.seq = c->fwd_nxt;
+		send_seg(&out);
+		conn_free(c);
+		return;
+	}
+	if (c->resp_done && (s->flags & L7_TH_ACK)) {
+		uint32_t a = s->ack - (c->s_isn + 1);
+
+		if ((int32_t)(a - total) >= 0)
+			c->c_acked = total;
+		else if ((int32_t)(a - c->c_acked) > 0)
+			c->c_acked = a;
+		if (c->c_acked == total) {
+			/* The client has the head: the entries carry on, this segment too. */
+			resp_splice(c);
+			if (c->st == C_SPLICED &&
+			    (s->plen || (s->flags & L7_TH_FIN) || (int32_t)(a - total) > 0))
+				relay(s);
+			return;
+		}
+	}
+	rewrite(s, &fwd, &out);
+	/* The client acknowledges the head in our space: the backend had it from us. */
+	if ((s->flags & L7_TH_ACK) && (int32_t)(out.ack - own_end) <= 0) {
+		if (s->plen == 0 && !(s->flags & L7_TH_FIN))
+			return;
+		out.ack = own_end;
+	}
+	if (s->flags & L7_TH_FIN)
+		c->c_fin = true;
+	if ((int32_t)(out.seq + out.plen + !!(s->flags & L7_TH_FIN) - c->fwd_nxt) > 0)
+		c->fwd_nxt = out.seq + out.plen + !!(s->flags & L7_TH_FIN);
+	send_seg(&out);
+}
+
+/* Backend chosen and the head acknowledged: the response head comes through the lane. */
+static void resp_start(struct conn *c, const struct l7_seg *s)
+{
+	COUNT(bound);
+	c->st = C_RESP;
+	c->t_start = g.now_ms;
+	c->fwd_nxt = c->l_isn + 1 + c->head_len;
+	c->c_ack = c->rcv_nxt;
+	resp_backend_seg(c, s);
+}
+
 static void backend_seg(struct conn *c, const struct l7_seg *s)
 {
 	uint32_t acked;
 
+	if (c->st == C_RESP) {
+		resp_backend_seg(c, s);
+		return;
+	}
 	if (c->st != C_CONNECT && c->st != C_SEND)
 		return;
 	if (s->flags & L7_TH_RST) {
@@ -923,7 +1169,15 @@ static void backend_seg(struct conn *c, const struct l7_seg *s)
 	acked = s->ack - (c->l_isn + 1);
 	if (acked < c->head_len || acked > c->head_len)
 		return; /* partly acknowledged: the timer sends the rest */
-	if (write_flows(c) < 0) {
+	/* Sticky without a cookie for this backend: the response gets Set-Cookie. */
+	if (c->sticky &&
+	    !(c->has_cookie &&
+	      c->cookie == l7_server_id(c->ct.family == BATON_FAMILY_V4 ? AF_INET : AF_INET6,
+					c->baddr, ntohs(c->bport)))) {
+		resp_start(c, s);
+		return;
+	}
+	if (write_flows(c, NULL, NULL) < 0) {
 		respond(c, 503);
 		return;
 	}
@@ -1087,6 +1341,18 @@ static void scan(void)
 				c->t_retx = g.now_ms;
 				c->retx++;
 				send_head(c, 0);
+			}
+			break;
+		case C_RESP:
+			if (!c->resp_done) {
+				if (g.now_ms - c->t_start > RESP_WAIT_MS)
+					resp_finish(c);
+			} else if (c->retx >= 6) {
+				resp_abort(c);
+			} else if (g.now_ms - c->t_retx >= (uint64_t)RETX_MS << c->retx) {
+				c->t_retx = g.now_ms;
+				c->retx++;
+				resp_send(c, c->c_acked);
 			}
 			break;
 		case C_CLOSING:

@@ -169,6 +169,55 @@ expect_body "$first /gone" -H "Host: sticky.example" \
 say "sticky: six connections of one client -> $first; mesosphere_server_id of b1/b2/b3 -> that" \
 	"backend; of a backend not in the table -> $first"
 
+# The first response of a connection without a valid cookie carries Set-Cookie with the
+# server id of the backend that answered; replayed (curl's cookie jar) it comes back to
+# that backend and is not set again. A 1 MB body behind the inserted header is intact.
+first_id=$(server_id "$(bt_backend_addr4 "${first#b}"):$(bt_backend_port "${first#b}")")
+expect_set_cookie() { # expect_set_cookie HEADERS_FILE WANT_ID
+	grep -qi "^Set-Cookie: mesosphere_server_id=$2; path=/"$'\r'"\$" "$1" ||
+		bt_fail "sticky: no Set-Cookie for $2: $(tr -d '\r' <"$1" | tr '\n' '|')"
+}
+expect_body "$first /sc" -D "$BT_RUN/sc.h" -c "$BT_RUN/jar" -H "Host: sticky.example" \
+	"http://$BT_VIP4/sc"
+expect_set_cookie "$BT_RUN/sc.h" "$first_id"
+expect_body "$first /replay" -D "$BT_RUN/replay.h" -b "$BT_RUN/jar" -H "Host: sticky.example" \
+	"http://$BT_VIP4/replay"
+! grep -qi "^Set-Cookie" "$BT_RUN/replay.h" || bt_fail "sticky: Set-Cookie again with a valid cookie"
+expect_body "$first /gone" -D "$BT_RUN/gone.h" -H "Host: sticky.example" \
+	-H "Cookie: mesosphere_server_id=$(server_id "$BT_V4NET.2.19:31009")" "http://$BT_VIP4/gone"
+expect_set_cookie "$BT_RUN/gone.h" "$first_id"
+want_1m=$("$BT_PY" -c 'import hashlib; print(hashlib.sha256(bytes(range(256)) * 4096).hexdigest())')
+got=$(cl_curl -D "$BT_RUN/big.h" -H "Host: sticky.example" "http://$BT_VIP4/big/1048576" |
+	sha256sum | cut -d' ' -f1)
+[ "$got" = "$want_1m" ] || bt_fail "sticky: 1 MB after Set-Cookie: sha256 $got, want $want_1m"
+expect_set_cookie "$BT_RUN/big.h" "$first_id"
+# Request bodies while the lane holds the response head: without and with Expect (the
+# backend's "100 Continue" goes through unchanged, the cookie is not set on it).
+head -c 1048576 /dev/urandom >"$BT_RUN/up1.bin"
+want_up=$(sha256sum "$BT_RUN/up1.bin" | cut -d' ' -f1)
+for expect in "Expect:" "Expect: 100-continue"; do
+	got_up=$(cl_curl -H "Host: sticky.example" -H "$expect" --data-binary @"$BT_RUN/up1.bin" \
+		"http://$BT_VIP4/upload") || bt_fail "sticky upload ($expect) failed"
+	[ "$got_up" = "$want_up" ] || bt_fail "sticky: 1 MB upload ($expect): backend saw $got_up"
+done
+say "sticky: Set-Cookie mesosphere_server_id=$first_id ($first) on the first response, replayed" \
+	"-> $first without a new Set-Cookie; stale cookie -> set again; 1 MB down, 1 MB up intact"
+# The client loses the segment that carries Set-Cookie (the first one only): the lane
+# owns it and sends it again.
+if bt_ns "$BT_CL" iptables -I INPUT -p tcp --sport 80 -m string --algo bm \
+	--string "mesosphere_server_id=" -m statistic --mode nth --every 2 --packet 0 -j DROP \
+	2>/dev/null; then
+	got=$(cl_curl -D "$BT_RUN/lost.h" -H "Host: sticky.example" "http://$BT_VIP4/big/1048576" |
+		sha256sum | cut -d' ' -f1)
+	dropped=$(bt_ns "$BT_CL" iptables -L INPUT -v -x -n | awk '/mesosphere/ { print $1 }')
+	bt_ns "$BT_CL" iptables -D INPUT 1
+	[ "$got" = "$want_1m" ] || bt_fail "sticky: Set-Cookie segment lost once: sha256 $got"
+	expect_set_cookie "$BT_RUN/lost.h" "$first_id"
+	[ "${dropped:-0}" -ge 1 ] || bt_fail "sticky: the Set-Cookie segment was not dropped"
+	say "sticky: the segment with Set-Cookie dropped once on its way to the client: resent," \
+		"1 MB intact"
+fi
+
 # ---- TLS: routed by the ClientHello's SNI, not terminated (the backend holds the key) ----
 expect_body "b1-tls /s" -k --resolve "one.example:443:$BT_VIP4" "https://one.example/s"
 expect_body "b2-tls /s" -k --resolve "two.example:443:$BT_VIP4" "https://two.example/s"

@@ -10,6 +10,8 @@
  *                   client's ISN, the head sent and retransmitted until acknowledged
  *   head acked   -> both flow entries written into the XDP flow table (seq/ack deltas,
  *                   window scaling); from then on XDP carries the connection
+ *   sticky       -> (no cookie for the backend) first the response head, Set-Cookie
+ *                   inserted, is the lane's until the client acknowledges it (C_RESP)
  *
  * Usage: baton-l7 [EAL options] -- --lane IFACE [--bpffs DIR] [options]
  */

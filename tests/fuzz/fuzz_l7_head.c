@@ -6,7 +6,8 @@
  * relies on: a verdict for every prefix of the input, never a claim to have parsed
  * more bytes than there are, NUL-terminated host / SNI within their bounds, and a
  * complete head that stays parsed the same when more bytes follow it, and a sticky
- * cookie value (l7_find_cookie) within its bounds.
+ * cookie value (l7_find_cookie) within its bounds; the same bytes as a response head
+ * (l7_response_head) measured within them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +34,14 @@ static void check_http(const char *buf, size_t len)
 {
 	struct l7_request r, again;
 	enum l7_verdict v;
+	int status;
+	long rl;
 
+	/* The same bytes as a backend's response head (sticky: Set-Cookie goes into it). */
+	status = 0;
+	rl = l7_response_head(buf, len, &status);
+	if (rl < 0 || (size_t)rl > len || (rl == 0 && status != -1) || status < -1 || status > 999)
+		abort();
 	memset(&r, 0xaa, sizeof(r));
 	v = l7_parse_http(buf, len, &r);
 	if (v != L7_OK && v != L7_INCOMPLETE && v != L7_BAD)

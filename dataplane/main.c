@@ -998,6 +998,8 @@ static void resp_backend_seg(struct conn *c, const struct l7_seg *s)
 	struct l7_seg t = *s, out;
 	int32_t old;
 
+	if (s->flags & L7_TH_SYN)
+		return; /* a stale SYN-ACK: the leg is established */
 	write_flows(c, &fwd, &rep);
 	if (s->flags & L7_TH_RST) {
 		rewrite(s, &rep, &out);
@@ -1073,6 +1075,8 @@ static void resp_client_seg(struct conn *c, const struct l7_seg *s)
 	struct baton_flow fwd, rep;
 	struct l7_seg out;
 
+	if (s->flags & L7_TH_SYN)
+		return;
 	write_flows(c, &fwd, &rep);
 	c->c_win = s->win;
 	if (s->flags & L7_TH_RST) {

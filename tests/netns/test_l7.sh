@@ -69,7 +69,7 @@ cat >"$BT_RUN/config.json" <<EOF
   "vhosts": ["sticky.example"], "sticky": true, "backends": [{"address": "$B1", "port": 31001},
   {"address": "$B2", "port": 31002}, {"address": "$B3", "port": 31003}]},
  {"name": "app6", "vip": "$BT_VIP6", "port": 80, "protocol": "tcp", "mode": "http",
-  "vhosts": ["app6.example"], "backends": [{"address": "$(bt_backend_addr6 2)", "port": 31002}]}
+  "vhosts": ["app6.example"], "sticky": true, "backends": [{"address": "$(bt_backend_addr6 2)", "port": 31002}]}
 ]}
 EOF
 bt_start_batond "$BT_RUN/config.json" --l7-lane l0
@@ -200,6 +200,9 @@ for expect in "Expect:" "Expect: 100-continue"; do
 		"http://$BT_VIP4/upload") || bt_fail "sticky upload ($expect) failed"
 	[ "$got_up" = "$want_up" ] || bt_fail "sticky: 1 MB upload ($expect): backend saw $got_up"
 done
+# IPv6: the server id of "[address]:port"
+expect_body "b2 /six6" -D "$BT_RUN/six.h" -H "Host: app6.example" "http://[$BT_VIP6]/six6"
+expect_set_cookie "$BT_RUN/six.h" "$(server_id "[$(bt_backend_addr6 2)]:31002")"
 say "sticky: Set-Cookie mesosphere_server_id=$first_id ($first) on the first response, replayed" \
 	"-> $first without a new Set-Cookie; stale cookie -> set again; 1 MB down, 1 MB up intact"
 # The client loses the segment that carries Set-Cookie (the first one only): the lane
@@ -404,7 +407,8 @@ def app(name, port, labels):
 print(json.dumps({"apps": [
     app("mweb", 10080, {"HAPROXY_0_VHOST": "mweb.example"}),
     app("msec", 10081, {"HAPROXY_0_VHOST": "msec.example",
-                        "HAPROXY_0_REDIRECT_TO_HTTPS": "true"})]}))
+                        "HAPROXY_0_REDIRECT_TO_HTTPS": "true"}),
+    app("mstick", 10082, {"HAPROXY_0_STICKY": "true"})]}))
 PY
 bt_bg "$BT_LB" "$BT_PY" "$BT_LIB_DIR/../client/replay_marathon.py" --port 18080 \
 	--apps "$BT_RUN/apps.json" --heartbeat 1 --max-seconds 60 >"$BT_RUN/replay.log" 2>&1
@@ -426,8 +430,10 @@ code=$(cl_curl -o /dev/null -w '%{http_code}' -H "Host: other.example" "http://$
 hdrs=$(cl_curl -D - -o /dev/null -H "Host: msec.example" "http://$LBA/in")
 echo "$hdrs" | grep -q "^HTTP/1.1 301" || bt_fail "HAPROXY_0_REDIRECT_TO_HTTPS: $hdrs"
 echo "$hdrs" | grep -qi "^Location: https://msec.example/in" || bt_fail "Location: $hdrs"
+expect_body "b3 /st" -D "$BT_RUN/mstick.h" "http://$LBA:10082/st"
+expect_set_cookie "$BT_RUN/mstick.h" "$(server_id "$(bt_backend_addr4 3):$(bt_backend_port 3)")"
 say "Marathon: HAPROXY_0_VHOST on port 80 and the service port 10080 route through the lane;" \
-	"HAPROXY_0_REDIRECT_TO_HTTPS -> 301"
+	"HAPROXY_0_REDIRECT_TO_HTTPS -> 301; HAPROXY_0_STICKY -> Set-Cookie"
 
 # ---- Optional: request rates through the lane (BT_L7_WRK=1; figures, not a pass/fail) ----
 if [ "${BT_L7_WRK:-0}" = 1 ] && command -v wrk >/dev/null; then

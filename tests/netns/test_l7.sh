@@ -328,8 +328,14 @@ print(hashlib.sha256((bytes(range(256)) * 4096) * 20).hexdigest())')
 	got_up=$(bt_ns "$BT_CL" curl -sS --max-time 60 -H "Host: app1.example" -H "Expect:" \
 		--data-binary @"$BT_RUN/up5.bin" "http://$BT_VIP4/upload") || bt_fail "upload with loss"
 	[ "$got_up" = "$want_up" ] || bt_fail "5 MB upload with 1 % loss: backend saw $got_up"
+	# sticky: the lane relays and retransmits until the client has the Set-Cookie head
+	got=$(bt_ns "$BT_CL" curl -sS --max-time 60 -D "$BT_RUN/loss.h" -H "Host: sticky.example" \
+		"http://$BT_VIP4/big/20971520" | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ] || bt_fail "sticky 20 MB download with 1 % loss: sha256 $got"
+	expect_set_cookie "$BT_RUN/loss.h" "$first_id"
 	ip -n "$BT_CL" link set dev cl0 xdpdrv off
-	say "with 1 % of the frames to the client dropped: 20 MB down and 5 MB up intact"
+	say "with 1 % of the frames to the client dropped: 20 MB down and 5 MB up intact" \
+		"(and 20 MB down behind Set-Cookie)"
 fi
 
 # ---- 200 concurrent connections ----
@@ -340,6 +346,16 @@ bt_ns "$BT_CL" curl -sS --max-time 60 --parallel --parallel-immediate --parallel
 n_ok=$(grep -c "^b1 /c" "$BT_RUN/conc.out")
 [ "$n_ok" = 200 ] || bt_fail "200 concurrent: $n_ok answered: $(head -n 5 "$BT_RUN/conc.err")"
 say "200 concurrent connections: 200 answered by b1 ($(($(l7c connections_offloaded) - bound0)) spliced)"
+# 100 at once on the sticky service: every one gets its Set-Cookie head through the lane.
+sed 's/"$/\/st"/' "$BT_RUN/urls" | head -n 100 >"$BT_RUN/urls-st"
+bt_ns "$BT_CL" curl -sS --max-time 60 --parallel --parallel-immediate --parallel-max 100 \
+	-D "$BT_RUN/conc-st.h" -H "Host: sticky.example" -K "$BT_RUN/urls-st" >"$BT_RUN/conc-st.out" \
+	2>"$BT_RUN/conc-st.err"
+n_ok=$(grep -c "^$first /c[0-9]*/st" "$BT_RUN/conc-st.out")
+n_sc=$(grep -ci "^Set-Cookie: mesosphere_server_id=$first_id; path=/" "$BT_RUN/conc-st.h")
+[ "$n_ok" = 100 ] && [ "$n_sc" = 100 ] ||
+	bt_fail "100 concurrent sticky: $n_ok answered by $first, $n_sc Set-Cookie: $(head -n 5 "$BT_RUN/conc-st.err")"
+say "100 concurrent sticky connections: 100 answered by $first, each with Set-Cookie"
 
 # ---- baton-l7 killed and restarted under a spliced download ----
 want_slow=$("$BT_PY" -c '

@@ -219,6 +219,17 @@ if bt_ns "$BT_CL" iptables -I INPUT -p tcp --sport 80 -m string --algo bm \
 	[ "${dropped:-0}" -ge 1 ] || bt_fail "sticky: the Set-Cookie segment was not dropped"
 	say "sticky: the segment with Set-Cookie dropped once on its way to the client: resent," \
 		"1 MB intact"
+	# The backend's response head lost once on its way to the lane: the backend resends it.
+	bns=$BT_PREFIX-$first
+	bt_ns "$bns" iptables -I OUTPUT -p tcp --sport "$(bt_backend_port "${first#b}")" -m string \
+		--algo bm --string "HTTP/1.1 200" -m statistic --mode nth --every 2 --packet 0 -j DROP
+	expect_body "$first /blost" -D "$BT_RUN/blost.h" -H "Host: sticky.example" \
+		"http://$BT_VIP4/blost"
+	dropped=$(bt_ns "$bns" iptables -L OUTPUT -v -x -n | awk '/HTTP/ { print $1 }')
+	bt_ns "$bns" iptables -D OUTPUT 1
+	expect_set_cookie "$BT_RUN/blost.h" "$first_id"
+	[ "${dropped:-0}" -ge 1 ] || bt_fail "sticky: the backend's response head was not dropped"
+	say "sticky: the backend's response head dropped once before the lane: resent, Set-Cookie"
 fi
 
 # ---- TLS: routed by the ClientHello's SNI, not terminated (the backend holds the key) ----

@@ -277,8 +277,12 @@ static __always_inline int resolve_next_hop(struct xdp_md *ctx, struct pkt *p, s
 	return 0;
 }
 
-/* Send a rewritten packet by f's resolved next hop; count it for service and backend. */
-static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct baton_flow *f)
+/*
+ * Send a rewritten packet by f's resolved next hop; count it for service and backend
+ * (and, for the first packet of a flow, the new flow: new_flow = 1).
+ */
+static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct baton_flow *f,
+				int new_flow)
 {
 	struct baton_stats *s;
 	struct ethhdr *eth = p->eth;
@@ -292,11 +296,13 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct 
 	if (s != NULL) {
 		s->packets++;
 		s->bytes += p->len;
+		s->new_flows += new_flow;
 	}
 	s = SKIP(BENCH_COUNTERS) ? NULL : bpf_map_lookup_elem(&be_stats, &f->backend_id);
 	if (s != NULL) {
 		s->packets++;
 		s->bytes += p->len;
+		s->new_flows += new_flow;
 	}
 
 	if (f->fib_ifindex == ctx->ingress_ifindex) {
@@ -307,12 +313,51 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct 
 	return bpf_redirect(f->fib_ifindex, 0);
 }
 
+/*
+ * A new flow's next hop (f: its forward entry, rewrite filled in): taken over from
+ * nh_cache (maps.h) while fresh and resolved for the same backend, addresses and
+ * ingress, with its age; else resolved, and cached. Returns as resolve_next_hop.
+ */
+static __always_inline int new_flow_next_hop(struct xdp_md *ctx, struct pkt *p,
+					     struct baton_flow *f, const struct baton_config *cfg,
+					     __u64 now)
+{
+	__u32 slot = f->backend_id % NH_CACHE_SLOTS;
+	struct nh_cache_entry *c = bpf_map_lookup_elem(&nh_cache, &slot);
+	int r;
+
+	if (c != NULL && c->fib_ns && now - c->fib_ns <= cfg->fib_cache_ns &&
+	    c->backend_id == f->backend_id && c->in_ifindex == ctx->ingress_ifindex &&
+	    ((c->daddr[0] ^ f->daddr[0]) | (c->daddr[1] ^ f->daddr[1]) |
+	     (c->daddr[2] ^ f->daddr[2]) | (c->daddr[3] ^ f->daddr[3]) |
+	     (c->saddr[0] ^ f->saddr[0]) | (c->saddr[1] ^ f->saddr[1]) |
+	     (c->saddr[2] ^ f->saddr[2]) | (c->saddr[3] ^ f->saddr[3])) == 0) {
+		f->fib_ns = c->fib_ns;
+		f->fib_ifindex = c->fib_ifindex;
+		__builtin_memcpy(f->smac, c->smac, ETH_ALEN);
+		__builtin_memcpy(f->dmac, c->dmac, ETH_ALEN);
+		return 0;
+	}
+	r = resolve_next_hop(ctx, p, f, cfg, now);
+	if (r || c == NULL)
+		return r;
+	c->fib_ns = f->fib_ns;
+	__builtin_memcpy(c->saddr, f->saddr, 16);
+	__builtin_memcpy(c->daddr, f->daddr, 16);
+	c->backend_id = f->backend_id;
+	c->in_ifindex = ctx->ingress_ifindex;
+	c->fib_ifindex = f->fib_ifindex;
+	__builtin_memcpy(c->smac, f->smac, ETH_ALEN);
+	__builtin_memcpy(c->dmac, f->dmac, ETH_ALEN);
+	return 0;
+}
+
 static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
 				const struct baton_config *cfg, __u64 now)
 {
 	int r = resolve_next_hop(ctx, p, f, cfg, now);
 
-	return r ? r : send(ctx, p, f);
+	return r ? r : send(ctx, p, f, 0);
 }
 
 /*
@@ -778,7 +823,7 @@ backend:
 		fwd->fib_ns = now;
 	}
 	/* No next hop, no flow: the retransmission will create it. */
-	r = resolve_next_hop(ctx, p, fwd, cfg, now);
+	r = SKIP(BENCH_FIB) ? 0 : new_flow_next_hop(ctx, p, fwd, cfg, now);
 	if (r)
 		return r;
 
@@ -800,30 +845,17 @@ backend:
 		return drop(BATON_R_DROP_FLOW_INSERT, p);
 	}
 
-	if (X2(BENCH_COUNTERS)) { /* as many updates as below and in send() */
+	if (X2(BENCH_COUNTERS)) { /* as many updates as in send() */
 		s = bpf_map_lookup_elem(&svc_stats, &fe->service_id);
 		if (s != NULL)
 			s->packets++;
 		s = bpf_map_lookup_elem(&be_stats, &bid);
 		if (s != NULL)
 			s->packets++;
-		s = bpf_map_lookup_elem(&svc_stats, &fe->service_id);
-		if (s != NULL)
-			s->bytes++;
-		s = bpf_map_lookup_elem(&be_stats, &bid);
-		if (s != NULL)
-			s->bytes++;
 	}
-	s = SKIP(BENCH_COUNTERS) ? NULL : bpf_map_lookup_elem(&svc_stats, &fe->service_id);
-	if (s != NULL)
-		s->new_flows++;
-	s = SKIP(BENCH_COUNTERS) ? NULL : bpf_map_lookup_elem(&be_stats, &bid);
-	if (s != NULL)
-		s->new_flows++;
-
 	if (rewrite(p, fwd) < 0)
 		return drop(BATON_R_DROP_TRUNCATED, p);
-	return send(ctx, p, fwd);
+	return send(ctx, p, fwd, 1); /* counts the new flow with the packet */
 }
 
 /* Is the reply entry r the one of the client in k (a forward key)? */

@@ -1419,6 +1419,136 @@ static const struct xdp_case keepalive_cases[] = {
 	  .check = step_be1_old_mac },
 };
 
+/*
+ * ---- Next-hop cache per backend (nh_cache): new flows skip bpf_fib_lookup() ----
+ *
+ * A new flow takes the next hop the previous new flow to its backend resolved, with that
+ * result's age, while it is fresh (fib_cache_ns); not once it is stale, nor when the
+ * backend id now names another address.
+ */
+
+static struct baton_flow nh_first; /* the first flow's forward entry */
+
+static int chk_nh_first(const struct xdp_case *c, char *err, size_t errlen)
+{
+	struct pkt_spec s = c->in;
+	struct baton_flow_key k;
+
+	fx_flow_key(&s, false, &k);
+	if (lookup_flow(&k, &nh_first))
+		errf(err, errlen, "forward entry missing");
+	else if (nh_first.fib_ns == 0)
+		errf(err, errlen, "forward entry without a resolved next hop");
+	sleep_ms(20); /* the coarse clock moves on: a new lookup would show as a new fib_ns */
+	return 0;
+}
+
+/* The second flow's next hop is the first's: same fib_ns (its age), same MACs. */
+static int chk_nh_taken_over(const struct xdp_case *c, char *err, size_t errlen)
+{
+	struct pkt_spec s = c->in;
+	struct baton_flow_key k;
+	struct baton_flow f;
+
+	fx_flow_key(&s, false, &k);
+	if (lookup_flow(&k, &f))
+		errf(err, errlen, "forward entry missing");
+	else if (f.fib_ns != nh_first.fib_ns || memcmp(f.dmac, mac_be1, 6) ||
+		 f.fib_ifindex != nh_first.fib_ifindex)
+		errf(err, errlen, "fib_ns %llu dmac %s, want the first flow's %llu %s",
+		     (unsigned long long)f.fib_ns, fx_mac_str(f.dmac),
+		     (unsigned long long)nh_first.fib_ns, fx_mac_str(mac_be1));
+	return 0;
+}
+
+static int step_nh_stale(const struct xdp_case *c, char *err, size_t errlen)
+{
+	cfg.fib_cache_ns = 0; /* every cached next hop is stale from now on */
+	write_config();
+	return 0;
+}
+
+static int step_nh_restore(const struct xdp_case *c, char *err, size_t errlen)
+{
+	step_be1_old_mac(c, err, errlen);
+	put_backend(BE_1_TCP4, 4, BE1_4, 8080);
+	neigh_req_drain();
+	default_config();
+	write_config();
+	return 0;
+}
+
+/* Backend id BE_1_TCP4 now names an address without neighbour entry. */
+static int step_nh_readdress(const struct xdp_case *c, char *err, size_t errlen)
+{
+	default_config(); /* next hops fresh for a second again */
+	write_config();
+	put_backend(BE_1_TCP4, 4, BE_NONEIGH4, 8080);
+	return 0;
+}
+
+static int chk_nh_neigh_req(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_neigh_req(BE_NONEIGH4, err, errlen);
+	return 0;
+}
+
+static const struct xdp_case nhcache_cases[] = {
+	{ .desc = "SYN: a new flow resolves its backend's next hop",
+	  .in = { SYN4(45000) },
+	  .action = XDP_TX,
+	  .out = { SYN4_OUT(NEWSNAT(0)) },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW,
+	  .check = chk_nh_first },
+	{ .desc = "step: the backend's MAC address changes",
+	  .action = CHECK_ONLY,
+	  .check = step_be1_new_mac },
+	{ .desc = "the next new flow to it within fib_cache_ns takes that next hop over, with "
+		  "its age (old MAC, first flow's fib_ns): no lookup of its own",
+	  .in = { SYN4(45001) },
+	  .action = XDP_TX,
+	  .out = { SYN4_OUT(NEWSNAT(1)) },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW,
+	  .check = chk_nh_taken_over },
+	{ .desc = "step: fib_cache_ns 0, every cached next hop is stale",
+	  .action = CHECK_ONLY,
+	  .check = step_nh_stale },
+	{ .desc = "a new flow with the cached next hop stale resolves it: the new MAC",
+	  .in = { SYN4(45002) },
+	  .action = XDP_TX,
+	  .out = { .dmac = mac_be1_new,
+		   .smac = mac_a,
+		   TCP4(SNAT4, BE1_4, NEWSNAT(2), 8080, TH_SYN),
+		   .seq = 1000 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW },
+	{ .desc = "step: fib_cache_ns 1 s again; backend id BE_1_TCP4 moves to an address "
+		  "without neighbour entry",
+	  .action = CHECK_ONLY,
+	  .check = step_nh_readdress },
+	{ .desc = "a new flow to the moved backend does not take the cached next hop of its "
+		  "old address: drop_no_neigh, its new address in neigh_req",
+	  .in = { SYN4(45003) },
+	  DROP(DROP_NO_NEIGH),
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .check = chk_nh_neigh_req },
+	{ .desc = "step: the backend's address and MAC are restored",
+	  .action = CHECK_ONLY,
+	  .check = step_nh_restore },
+};
+
 /* ---- Maglev: slot 0 is M, backends spread, a lost flow finds its backend again ---- */
 
 #define MAGLEV_FLOWS 32
@@ -2183,6 +2313,7 @@ static const struct group groups[] = {
 	  sizeof(reuse_oneway_cases) / sizeof(reuse_oneway_cases[0]), 0 },
 	{ "keepalive", setup_keepalive, keepalive_cases,
 	  sizeof(keepalive_cases) / sizeof(keepalive_cases[0]), 0 },
+	{ "nh-cache", NULL, nhcache_cases, sizeof(nhcache_cases) / sizeof(nhcache_cases[0]), 0 },
 	{ "maglev", setup_maglev_multi, maglev_cases,
 	  sizeof(maglev_cases) / sizeof(maglev_cases[0]), 0 },
 	{ "drain", NULL, drain_cases, sizeof(drain_cases) / sizeof(drain_cases[0]), 0 },

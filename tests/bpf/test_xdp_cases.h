@@ -10,6 +10,20 @@
 
 /* ---- Custom checks ---- */
 
+/* The forward entry of case c's input packet; -1 (and err) if there is none. */
+static int case_fwd_entry(const struct xdp_case *c, struct baton_flow *f, char *err, size_t errlen)
+{
+	struct pkt_spec s = c->in;
+	struct baton_flow_key k;
+
+	fx_flow_key(&s, false, &k);
+	if (lookup_flow(&k, f)) {
+		errf(err, errlen, "forward entry missing");
+		return -1;
+	}
+	return 0;
+}
+
 /* Flow entries of the client CLIENT4:cport -> VIP4:80 whose SNAT port is in slot. */
 static int get_tcp4_pair(int cport, int slot, struct baton_flow *fwd, struct baton_flow *rep,
 			 char *err, size_t errlen)
@@ -82,15 +96,10 @@ static int chk_rst(const struct xdp_case *c, char *err, size_t errlen)
 /* The redirected flow's cached next hop is bt1. */
 static int chk_fib_b(const struct xdp_case *c, char *err, size_t errlen)
 {
-	struct pkt_spec s = c->in;
-	struct baton_flow_key k;
 	struct baton_flow f;
 
-	fx_flow_key(&s, false, &k);
-	if (lookup_flow(&k, &f)) {
-		errf(err, errlen, "forward entry missing");
+	if (case_fwd_entry(c, &f, err, errlen))
 		return -1;
-	}
 	if (f.fib_ifindex != (__u32)ifindex[IFB])
 		errf(err, errlen, "fib_ifindex %u, want %d (%s)", f.fib_ifindex, ifindex[IFB],
 		     IF_B);
@@ -155,12 +164,14 @@ static int chk_neigh_req_gw(const struct xdp_case *c, char *err, size_t errlen)
 #define SYN6(cport) FROM_CLIENT, TCP6(CLIENT6, VIP6, cport, 80, TH_SYN), .seq = 1000
 #define SYN6_OUT(slot) TO_BE1, TCP6(SNAT6, BE1_6, slot, 8080, TH_SYN), .seq = 1000
 
-#define NEW_TCP4(d, cport, slot)                                                               \
+/* A SYN opening a flow to BE1, its SNAT port learned in slot; then check fn (or none). */
+#define NEW_TCP4_THEN(d, cport, slot, fn)                                                      \
 	{                                                                                      \
 		.desc = d, .in = { SYN4(cport) }, .action = XDP_TX,                            \
 		.out = { SYN4_OUT(NEWSNAT(slot)) }, .reason = BATON_R_FWD_TX, .sid = SVC_TCP4, \
-		.bid = BE_1_TCP4, .new_flow = true, .chk = CHK_FLOW                            \
+		.bid = BE_1_TCP4, .new_flow = true, .chk = CHK_FLOW, .check = fn               \
 	}
+#define NEW_TCP4(d, cport, slot) NEW_TCP4_THEN(d, cport, slot, NULL)
 #define NEW_TCP6(d, cport, slot)                                                               \
 	{                                                                                      \
 		.desc = d, .in = { SYN6(cport) }, .action = XDP_TX,                            \
@@ -1431,13 +1442,7 @@ static struct baton_flow nh_first; /* the first flow's forward entry */
 
 static int chk_nh_first(const struct xdp_case *c, char *err, size_t errlen)
 {
-	struct pkt_spec s = c->in;
-	struct baton_flow_key k;
-
-	fx_flow_key(&s, false, &k);
-	if (lookup_flow(&k, &nh_first))
-		errf(err, errlen, "forward entry missing");
-	else if (nh_first.fib_ns == 0)
+	if (case_fwd_entry(c, &nh_first, err, errlen) == 0 && nh_first.fib_ns == 0)
 		errf(err, errlen, "forward entry without a resolved next hop");
 	sleep_ms(20); /* the coarse clock moves on: a new lookup would show as a new fib_ns */
 	return 0;
@@ -1446,15 +1451,12 @@ static int chk_nh_first(const struct xdp_case *c, char *err, size_t errlen)
 /* The second flow's next hop is the first's: same fib_ns (its age), same MACs. */
 static int chk_nh_taken_over(const struct xdp_case *c, char *err, size_t errlen)
 {
-	struct pkt_spec s = c->in;
-	struct baton_flow_key k;
 	struct baton_flow f;
 
-	fx_flow_key(&s, false, &k);
-	if (lookup_flow(&k, &f))
-		errf(err, errlen, "forward entry missing");
-	else if (f.fib_ns != nh_first.fib_ns || memcmp(f.dmac, mac_be1, 6) ||
-		 f.fib_ifindex != nh_first.fib_ifindex)
+	if (case_fwd_entry(c, &f, err, errlen))
+		return -1;
+	if (f.fib_ns != nh_first.fib_ns || memcmp(f.dmac, mac_be1, 6) ||
+	    f.fib_ifindex != nh_first.fib_ifindex)
 		errf(err, errlen, "fib_ns %llu dmac %s, want the first flow's %llu %s",
 		     (unsigned long long)f.fib_ns, fx_mac_str(f.dmac),
 		     (unsigned long long)nh_first.fib_ns, fx_mac_str(mac_be1));
@@ -1494,30 +1496,13 @@ static int chk_nh_neigh_req(const struct xdp_case *c, char *err, size_t errlen)
 }
 
 static const struct xdp_case nhcache_cases[] = {
-	{ .desc = "SYN: a new flow resolves its backend's next hop",
-	  .in = { SYN4(45000) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(0)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true,
-	  .chk = CHK_FLOW,
-	  .check = chk_nh_first },
+	NEW_TCP4_THEN("SYN: a new flow resolves its backend's next hop", 45000, 0, chk_nh_first),
 	{ .desc = "step: the backend's MAC address changes",
 	  .action = CHECK_ONLY,
 	  .check = step_be1_new_mac },
-	{ .desc = "the next new flow to it within fib_cache_ns takes that next hop over, with "
-		  "its age (old MAC, first flow's fib_ns): no lookup of its own",
-	  .in = { SYN4(45001) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(1)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true,
-	  .chk = CHK_FLOW,
-	  .check = chk_nh_taken_over },
+	NEW_TCP4_THEN("the next new flow to it within fib_cache_ns takes that next hop over, "
+		      "with its age (old MAC, first flow's fib_ns): no lookup of its own",
+		      45001, 1, chk_nh_taken_over),
 	{ .desc = "step: fib_cache_ns 0, every cached next hop is stale",
 	  .action = CHECK_ONLY,
 	  .check = step_nh_stale },

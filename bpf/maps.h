@@ -136,7 +136,7 @@ struct {
 
 /*
  * Per CPU: the next hop towards a backend as the last new flow to it resolved it, so that
- * new flows do not each pay bpf_fib_lookup() (about a fifth of a new flow's time). A new
+ * new flows do not each pay bpf_fib_lookup() (a sixth of a SYN in bench_xdp). A new
  * flow takes it over with its age: the flow re-resolves when the cached result is
  * fib_cache_ns old, so no next hop, neighbour MAC included, is used longer than a flow's
  * own cache would keep it. Slot: backend id modulo NH_CACHE_SLOTS; the entry names its

@@ -7,7 +7,8 @@
  *   nonvip   TCP packet to an address that is no VIP (the host's own traffic)
  *   est      client -> VIP ACK of an existing flow (flow hit, rewrite, XDP_TX)
  *   new      client -> VIP SYN, each from a new client address:port (Maglev, SNAT
- *            port, two inserts into the embryonic table, fib lookup, XDP_TX)
+ *            port, next hop (cached per backend), two inserts into the embryonic
+ *            table, XDP_TX)
  *   promote  the client's ACK completing such a handshake (its SYN sent untimed just
  *            before): the flow moves from the embryonic table to the main one
  *   reply    backend -> SNAT address ACK of the existing flow (reply entry, XDP_TX)
@@ -40,6 +41,9 @@
  * The XDP tests' code does the rest: packets are built and output checksums verified
  * by their packet builder (tests/bpf/pkt.c), the namespace is set up, the maps are
  * filled and the programs are run by their fixture (tests/bpf/fixture.c).
+ *
+ * --breakdown runs none of these but the IPv4 new flow and promote through copies of
+ * the program that do one step twice or leave it out (see breakdown() below).
  *
  * Exit status: 0 done, 1 error (setup or a wrong verdict), 77 skipped (not root, no
  * BPF, no network namespace).

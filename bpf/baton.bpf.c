@@ -24,6 +24,31 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * For perf/bench_xdp --breakdown only (perf/meson.build builds such objects next to the
+ * real one; batond's never sets them): BATON_BENCH_X2 is a mask of BENCH_* steps of the
+ * new-flow path that the object does twice, BATON_BENCH_SKIP a mask of steps it leaves
+ * out (replaced by what the benchmark's setup would have given), so that a step's cost
+ * is its object's time minus the unmodified program's, measured in the same run on the
+ * same packets. Zero (the default): every X2() / SKIP() is a constant 0, compiled away.
+ */
+#ifndef BATON_BENCH_X2
+#define BATON_BENCH_X2 0
+#endif
+#ifndef BATON_BENCH_SKIP
+#define BATON_BENCH_SKIP 0
+#endif
+#define BENCH_PARSE 0x1	      /* Ethernet, IP and L4 headers */
+#define BENCH_FLOW_LOOKUP 0x2 /* the packet's key in flows and syn_flows (misses for a SYN) */
+#define BENCH_FRONTEND 0x4    /* the frontend lookup */
+#define BENCH_MAGLEV 0x8      /* flow hash, outer and inner Maglev lookups, the backend */
+#define BENCH_SNAT 0x10	      /* the chosen port's reply key in flows and syn_flows */
+#define BENCH_FIB 0x20	      /* bpf_fib_lookup() */
+#define BENCH_INSERT 0x40     /* the two inserts of a new flow, or of a promotion */
+#define BENCH_COUNTERS 0x80   /* the service and backend counters */
+#define X2(step) (BATON_BENCH_X2 & (step))
+#define SKIP(step) (BATON_BENCH_SKIP & (step))
+
 static __always_inline void count(__u32 reason, const struct pkt *p)
 {
 	struct baton_reason_stats *s = bpf_map_lookup_elem(&reason_stats, &reason);
@@ -252,8 +277,12 @@ static __always_inline int resolve_next_hop(struct xdp_md *ctx, struct pkt *p, s
 	return 0;
 }
 
-/* Send a rewritten packet by f's resolved next hop; count it for service and backend. */
-static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct baton_flow *f)
+/*
+ * Send a rewritten packet by f's resolved next hop; count it for service and backend
+ * (and, for the first packet of a flow, the new flow: new_flow = 1).
+ */
+static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct baton_flow *f,
+				int new_flow)
 {
 	struct baton_stats *s;
 	struct ethhdr *eth = p->eth;
@@ -263,15 +292,17 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct 
 	__builtin_memcpy(eth->h_source, f->smac, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, f->dmac, ETH_ALEN);
 
-	s = bpf_map_lookup_elem(&svc_stats, &f->service_id);
+	s = SKIP(BENCH_COUNTERS) ? NULL : bpf_map_lookup_elem(&svc_stats, &f->service_id);
 	if (s != NULL) {
 		s->packets++;
 		s->bytes += p->len;
+		s->new_flows += new_flow;
 	}
-	s = bpf_map_lookup_elem(&be_stats, &f->backend_id);
+	s = SKIP(BENCH_COUNTERS) ? NULL : bpf_map_lookup_elem(&be_stats, &f->backend_id);
 	if (s != NULL) {
 		s->packets++;
 		s->bytes += p->len;
+		s->new_flows += new_flow;
 	}
 
 	if (f->fib_ifindex == ctx->ingress_ifindex) {
@@ -282,12 +313,51 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, const struct 
 	return bpf_redirect(f->fib_ifindex, 0);
 }
 
+/*
+ * A new flow's next hop (f: its forward entry, rewrite filled in): taken over from
+ * nh_cache (maps.h) while fresh and resolved for the same backend, addresses and
+ * ingress, with its age; else resolved, and cached. Returns as resolve_next_hop.
+ */
+static __always_inline int new_flow_next_hop(struct xdp_md *ctx, struct pkt *p,
+					     struct baton_flow *f, const struct baton_config *cfg,
+					     __u64 now)
+{
+	__u32 slot = f->backend_id % NH_CACHE_SLOTS;
+	struct nh_cache_entry *c = bpf_map_lookup_elem(&nh_cache, &slot);
+	int r;
+
+	if (c != NULL && c->fib_ns && now - c->fib_ns <= cfg->fib_cache_ns &&
+	    c->backend_id == f->backend_id && c->in_ifindex == ctx->ingress_ifindex &&
+	    ((c->daddr[0] ^ f->daddr[0]) | (c->daddr[1] ^ f->daddr[1]) |
+	     (c->daddr[2] ^ f->daddr[2]) | (c->daddr[3] ^ f->daddr[3]) |
+	     (c->saddr[0] ^ f->saddr[0]) | (c->saddr[1] ^ f->saddr[1]) |
+	     (c->saddr[2] ^ f->saddr[2]) | (c->saddr[3] ^ f->saddr[3])) == 0) {
+		f->fib_ns = c->fib_ns;
+		f->fib_ifindex = c->fib_ifindex;
+		__builtin_memcpy(f->smac, c->smac, ETH_ALEN);
+		__builtin_memcpy(f->dmac, c->dmac, ETH_ALEN);
+		return 0;
+	}
+	r = resolve_next_hop(ctx, p, f, cfg, now);
+	if (r || c == NULL)
+		return r;
+	c->fib_ns = f->fib_ns;
+	__builtin_memcpy(c->saddr, f->saddr, 16);
+	__builtin_memcpy(c->daddr, f->daddr, 16);
+	c->backend_id = f->backend_id;
+	c->in_ifindex = ctx->ingress_ifindex;
+	c->fib_ifindex = f->fib_ifindex;
+	__builtin_memcpy(c->smac, f->smac, ETH_ALEN);
+	__builtin_memcpy(c->dmac, f->dmac, ETH_ALEN);
+	return 0;
+}
+
 static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct baton_flow *f,
 				const struct baton_config *cfg, __u64 now)
 {
 	int r = resolve_next_hop(ctx, p, f, cfg, now);
 
-	return r ? r : send(ctx, p, f);
+	return r ? r : send(ctx, p, f, 0);
 }
 
 /*
@@ -621,6 +691,21 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	int found = 0, r, tcp = p->key.proto == IPPROTO_TCP;
 
 	gen_slot = BATON_MAGLEV_SLOT(fe->service_id, !!(fe->flags & BATON_FE_F_GEN1));
+	if (X2(BENCH_MAGLEV)) {
+		table = bpf_map_lookup_elem(&maglev, &gen_slot);
+		m = table ? bpf_map_lookup_elem(table, &zero) : NULL;
+		if (m != NULL && *m) {
+			idx = 1 + flow_hash(&p->key, fe->flags & BATON_FE_F_STICKY) % *m;
+			slot = bpf_map_lookup_elem(table, &idx);
+			if (slot != NULL)
+				bpf_map_lookup_elem(&backends, slot);
+		}
+		asm volatile("" ::: "memory");
+	}
+	if (SKIP(BENCH_MAGLEV)) {
+		bid = bpf_ntohs(p->key.sport) % 16; /* bench_xdp: its IPv4 backends are 0-15 */
+		goto backend;
+	}
 	table = bpf_map_lookup_elem(&maglev, &gen_slot);
 	if (table == NULL)
 		return no_backend(ctx, p, fe->service_id);
@@ -632,6 +717,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	if (slot == NULL || *slot == BATON_NO_BACKEND)
 		return no_backend(ctx, p, fe->service_id);
 	bid = *slot;
+backend:
 	be = bpf_map_lookup_elem(&backends, &bid);
 	if (be == NULL || be->family != p->key.family)
 		return drop(BATON_R_DROP_NO_BACKEND, p);
@@ -671,6 +757,10 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 
 		*cur += 1;
 		rkey.dport = bpf_htons((__u16)port);
+		if (SKIP(BENCH_SNAT)) {
+			found = 1;
+			break;
+		}
 		old = bpf_map_lookup_elem(&flows, &rkey);
 		if (old != NULL && !snat_port_free(&rkey, old, cfg, now))
 			continue;
@@ -678,6 +768,11 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 			old = bpf_map_lookup_elem(&syn_flows, &rkey);
 			if (old != NULL && !syn_port_free(&rkey, old, cfg, now))
 				continue;
+		}
+		if (X2(BENCH_SNAT)) {
+			bpf_map_lookup_elem(&flows, &rkey);
+			if (tcp)
+				bpf_map_lookup_elem(&syn_flows, &rkey);
 		}
 		found = 1;
 		break;
@@ -709,8 +804,26 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	fwd->backend_id = bid;
 	fwd->last_seen_ns = now;
 
+	if (X2(BENCH_FIB)) {
+		r = resolve_next_hop(ctx, p, fwd, cfg, now);
+		if (r)
+			return r;
+		fwd->fib_ns = 0;
+	}
+	if (SKIP(BENCH_FIB)) { /* bench_xdp: out of bt0, to backend bid's MAC */
+		struct ethhdr *eth = p->eth;
+
+		if ((void *)(eth + 1) > p->data_end)
+			return XDP_DROP;
+		__builtin_memcpy(fwd->smac, eth->h_dest, ETH_ALEN);
+		fwd->dmac[0] = 2;
+		fwd->dmac[4] = 0x0b;
+		fwd->dmac[5] = (__u8)bid;
+		fwd->fib_ifindex = ctx->ingress_ifindex;
+		fwd->fib_ns = now;
+	}
 	/* No next hop, no flow: the retransmission will create it. */
-	r = resolve_next_hop(ctx, p, fwd, cfg, now);
+	r = SKIP(BENCH_FIB) ? 0 : new_flow_next_hop(ctx, p, fwd, cfg, now);
 	if (r)
 		return r;
 
@@ -718,7 +831,12 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	 * Ports are partitioned by CPU, so no other CPU races for this reply key. A TCP
 	 * flow starts embryonic; UDP has no handshake and goes to the main table.
 	 */
-	if (tcp) {
+	if (X2(BENCH_INSERT) && tcp) { /* the same keys again: replaced, not added */
+		bpf_map_update_elem(&syn_flows, &rkey, rep, BPF_ANY);
+		bpf_map_update_elem(&syn_flows, &p->key, fwd, BPF_ANY);
+	}
+	if (SKIP(BENCH_INSERT)) {
+	} else if (tcp) {
 		if (bpf_map_update_elem(&syn_flows, &rkey, rep, BPF_ANY) ||
 		    bpf_map_update_elem(&syn_flows, &p->key, fwd, BPF_ANY))
 			return drop(BATON_R_DROP_FLOW_INSERT, p);
@@ -727,16 +845,17 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		return drop(BATON_R_DROP_FLOW_INSERT, p);
 	}
 
-	s = bpf_map_lookup_elem(&svc_stats, &fe->service_id);
-	if (s != NULL)
-		s->new_flows++;
-	s = bpf_map_lookup_elem(&be_stats, &bid);
-	if (s != NULL)
-		s->new_flows++;
-
+	if (X2(BENCH_COUNTERS)) { /* as many updates as in send() */
+		s = bpf_map_lookup_elem(&svc_stats, &fe->service_id);
+		if (s != NULL)
+			s->packets++;
+		s = bpf_map_lookup_elem(&be_stats, &bid);
+		if (s != NULL)
+			s->packets++;
+	}
 	if (rewrite(p, fwd) < 0)
 		return drop(BATON_R_DROP_TRUNCATED, p);
-	return send(ctx, p, fwd);
+	return send(ctx, p, fwd, 1); /* counts the new flow with the packet */
 }
 
 /* Is the reply entry r the one of the client in k (a forward key)? */
@@ -793,6 +912,10 @@ static __noinline int promote(struct pkt *p, struct baton_flow *e, const struct 
 		sc->rep.backend_id = sc->fwd.backend_id;
 		sc->rep.last_seen_ns = now;
 	}
+	if (X2(BENCH_INSERT)) { /* the same keys again: replaced, not added */
+		bpf_map_update_elem(&flows, &rkey, &sc->rep, BPF_ANY);
+		bpf_map_update_elem(&flows, &p->key, &sc->fwd, BPF_ANY);
+	}
 	if (bpf_map_update_elem(&flows, &rkey, &sc->rep, BPF_ANY) ||
 	    bpf_map_update_elem(&flows, &p->key, &sc->fwd, BPF_ANY))
 		return drop(BATON_R_DROP_FLOW_INSERT, p);
@@ -817,7 +940,11 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	if (cfg->l7_lane_ifindex && ctx->ingress_ifindex == cfg->l7_lane_ifindex)
 		return lane_out(ctx, p);
 
-	f = bpf_map_lookup_elem(&flows, &p->key);
+	if (X2(BENCH_FLOW_LOOKUP)) {
+		bpf_map_lookup_elem(&flows, &p->key);
+		bpf_map_lookup_elem(&syn_flows, &p->key);
+	}
+	f = SKIP(BENCH_FLOW_LOOKUP) && syn ? NULL : bpf_map_lookup_elem(&flows, &p->key);
 	if (f != NULL && flow_live(f, cfg, p->key.proto, now)) {
 		if (!(syn && f->closing_ns && !(f->flags & BATON_FLOW_F_REPLY)))
 			goto fwd;
@@ -832,6 +959,8 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 	fk.port = p->key.dport;
 	fk.proto = p->key.proto;
 	fk.family = p->key.family;
+	if (X2(BENCH_FRONTEND))
+		bpf_map_lookup_elem(&frontends, &fk);
 	fe = bpf_map_lookup_elem(&frontends, &fk);
 	if (fe == NULL) {
 		vip = is_vip_addr(&p->key);
@@ -849,7 +978,7 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 		return to_lane(p, cfg);
 	}
 
-	f = bpf_map_lookup_elem(&syn_flows, &p->key);
+	f = SKIP(BENCH_FLOW_LOOKUP) && syn ? NULL : bpf_map_lookup_elem(&syn_flows, &p->key);
 	if (f != NULL && syn_live(f, cfg, now) && !(syn && f->closing_ns)) {
 		/* The client's ACK completes the handshake: the flow is established. */
 		if ((p->tcp_flags & (TCP_SYN | TCP_RST | TCP_ACK)) == TCP_ACK &&
@@ -1243,6 +1372,10 @@ int baton_xdp(struct xdp_md *ctx)
 		return handle_arp(ctx, &p, l3);
 	else
 		return pass(BATON_R_PASS_NOT_IP, &p);
+	if (X2(BENCH_PARSE) && !r) {
+		asm volatile("" ::: "memory");
+		r = h_proto == bpf_htons(ETH_P_IP) ? parse_ipv4(&p, l3) : parse_ipv6(&p, l3);
+	}
 	if (r)
 		return malformed(r, &p, ctx);
 
@@ -1250,6 +1383,10 @@ int baton_xdp(struct xdp_md *ctx)
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 		r = parse_l4_ports(&p);
+		if (X2(BENCH_PARSE) && !r) {
+			asm volatile("" ::: "memory");
+			r = parse_l4_ports(&p);
+		}
 		if (r)
 			return malformed(r, &p, ctx);
 		return handle_l4(ctx, &p);

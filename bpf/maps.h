@@ -135,6 +135,34 @@ struct {
 } neigh_req SEC(".maps");
 
 /*
+ * Per CPU: the next hop towards a backend as the last new flow to it resolved it, so that
+ * new flows do not each pay bpf_fib_lookup() (a sixth of a SYN in bench_xdp). A new
+ * flow takes it over with its age: the flow re-resolves when the cached result is
+ * fib_cache_ns old, so no next hop, neighbour MAC included, is used longer than a flow's
+ * own cache would keep it. Slot: backend id modulo NH_CACHE_SLOTS; the entry names its
+ * backend, the addresses and the ingress interface it was resolved for. Not pinned,
+ * not part of the ABI.
+ */
+#define NH_CACHE_SLOTS 4096
+struct nh_cache_entry {
+	__u64 fib_ns; /* 0 = empty */
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__u32 backend_id;
+	__u32 in_ifindex;
+	__u32 fib_ifindex;
+	__u8 smac[6];
+	__u8 dmac[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NH_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct nh_cache_entry);
+} nh_cache SEC(".maps");
+
+/*
  * Per-CPU scratch for building a new flow's two entries: they do not fit on the
  * 512-byte BPF stack next to everything else. Not pinned, not part of the ABI.
  */

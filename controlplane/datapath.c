@@ -38,12 +38,15 @@ int datapath_mount_bpffs(const char *dir)
 	return 0;
 }
 
-/* Maps that are not pinned: per-CPU scratch space has no state worth keeping. */
+/*
+ * Maps that are not pinned: per-CPU scratch space and the next-hop cache have no state
+ * worth keeping (and their layouts are not part of the ABI).
+ */
 static bool map_is_pinned(const struct bpf_map *map)
 {
 	const char *name = bpf_map__name(map);
 
-	return name[0] != '.' && strcmp(name, "scratch") != 0;
+	return name[0] != '.' && strcmp(name, "scratch") != 0 && strcmp(name, "nh_cache") != 0;
 }
 
 /*

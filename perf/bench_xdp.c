@@ -7,7 +7,8 @@
  *   nonvip   TCP packet to an address that is no VIP (the host's own traffic)
  *   est      client -> VIP ACK of an existing flow (flow hit, rewrite, XDP_TX)
  *   new      client -> VIP SYN, each from a new client address:port (Maglev, SNAT
- *            port, two inserts into the embryonic table, fib lookup, XDP_TX)
+ *            port, next hop (cached per backend), two inserts into the embryonic
+ *            table, XDP_TX)
  *   promote  the client's ACK completing such a handshake (its SYN sent untimed just
  *            before): the flow moves from the embryonic table to the main one
  *   reply    backend -> SNAT address ACK of the existing flow (reply entry, XDP_TX)
@@ -40,6 +41,9 @@
  * The XDP tests' code does the rest: packets are built and output checksums verified
  * by their packet builder (tests/bpf/pkt.c), the namespace is set up, the maps are
  * filled and the programs are run by their fixture (tests/bpf/fixture.c).
+ *
+ * --breakdown runs none of these but the IPv4 new flow and promote through copies of
+ * the program that do one step twice or leave it out (see breakdown() below).
  *
  * Exit status: 0 done, 1 error (setup or a wrong verdict), 77 skipped (not root, no
  * BPF, no network namespace).
@@ -303,20 +307,20 @@ static int fill_maps(void)
 	return 0;
 }
 
-/* Sum over CPUs of a reason counter. */
-static uint64_t reason_count(uint32_t reason)
+/* Sum over CPUs of a reason counter of object sk. */
+static uint64_t reason_count(struct baton_bpf *sk, uint32_t reason)
 {
 	struct baton_reason_stats s;
 
-	if (fx_percpu_sum(bpf_map__fd(skel->maps.reason_stats), reason, sizeof(s), &s.packets, 2))
+	if (fx_percpu_sum(bpf_map__fd(sk->maps.reason_stats), reason, sizeof(s), &s.packets, 2))
 		exit(1);
 	return s.packets;
 }
 
-static void print_reason_deltas(const uint64_t *before)
+static void print_reason_deltas(struct baton_bpf *sk, const uint64_t *before)
 {
 	for (uint32_t r = 0; r < BATON_R_MAX; r++) {
-		uint64_t d = reason_count(r) - before[r];
+		uint64_t d = reason_count(sk, r) - before[r];
 
 		if (d)
 			fprintf(stderr, "  reason %s: +%llu\n", baton_reason_name(r),
@@ -343,9 +347,10 @@ struct bcase {
 	enum kind kind;
 	int family;
 	int prog_fd;
-	int want;	  /* verdict */
-	int reason;	  /* Baton's reason counter, -1 for the trivial programs */
-	uint8_t pkt[128]; /* fixed packet (all but K_NEW, K_PROMOTE, K_EST_MANY) */
+	struct baton_bpf *sk; /* the Baton object prog_fd belongs to (its counters) */
+	int want;	      /* verdict */
+	int reason;	      /* Baton's reason counter, -1 for the trivial programs */
+	uint8_t pkt[128];     /* fixed packet (all but K_NEW, K_PROMOTE, K_EST_MANY) */
 	int len;
 	uint32_t seq;	    /* K_NEW, K_PROMOTE: runs so far, each a new client address:port */
 	uint32_t nflows;    /* K_EST_MANY: ACKs cycle through this many flows */
@@ -514,7 +519,7 @@ static int run_block(struct bcase *c, int n, bool record)
 
 	if (c->reason >= 0)
 		for (uint32_t r = 0; r < BATON_R_MAX; r++)
-			before[r] = reason_count(r);
+			before[r] = reason_count(c->sk, r);
 	for (int i = 0; i < n; i++) {
 		long d = run_one(c, NULL, NULL, &retval);
 
@@ -528,7 +533,7 @@ static int run_block(struct bcase *c, int n, bool record)
 				fx_xdp_action_name((uint32_t)c->want));
 			if (c->reason >= 0) {
 				fprintf(stderr, "reason counters in this block of runs:\n");
-				print_reason_deltas(before);
+				print_reason_deltas(c->sk, before);
 			}
 			return -1;
 		}
@@ -538,13 +543,13 @@ static int run_block(struct bcase *c, int n, bool record)
 	if (record)
 		c->n += n;
 	if (c->reason >= 0) {
-		uint64_t d = reason_count((uint32_t)c->reason) - before[c->reason];
+		uint64_t d = reason_count(c->sk, (uint32_t)c->reason) - before[c->reason];
 
 		/* K_PROMOTE: the untimed SYN of each run counts too. */
 		if (d != (uint64_t)n * (c->kind == K_PROMOTE ? 2 : 1)) {
 			fprintf(stderr, "%s: %llu of %d runs counted as %s\n", c->name,
 				(unsigned long long)d, n, baton_reason_name((uint32_t)c->reason));
-			print_reason_deltas(before);
+			print_reason_deltas(c->sk, before);
 			return -1;
 		}
 	}
@@ -577,7 +582,7 @@ static int run_repeat(struct bcase *c, uint32_t repeat, const uint8_t *pkt, int 
 		};
 
 		if (c->reason >= 0)
-			before = reason_count((uint32_t)c->reason);
+			before = reason_count(c->sk, (uint32_t)c->reason);
 		if (fx_xdp_run(c->prog_fd, &r)) {
 			fprintf(stderr, "%s (repeat): BPF_PROG_TEST_RUN: %s\n", c->name,
 				strerror(errno));
@@ -590,9 +595,10 @@ static int run_repeat(struct bcase *c, uint32_t repeat, const uint8_t *pkt, int 
 			return -1;
 		}
 		/* Every one of the R packets must have taken the case's path. */
-		if (c->reason >= 0 && reason_count((uint32_t)c->reason) - before != repeat) {
+		if (c->reason >= 0 && reason_count(c->sk, (uint32_t)c->reason) - before != repeat) {
 			fprintf(stderr, "%s (repeat): %llu of %u packets counted as %s\n", c->name,
-				(unsigned long long)(reason_count((uint32_t)c->reason) - before),
+				(unsigned long long)(reason_count(c->sk, (uint32_t)c->reason) -
+						     before),
 				repeat, baton_reason_name((uint32_t)c->reason));
 			return -1;
 		}
@@ -642,6 +648,7 @@ static int make_flow(int family, struct tuple *t, struct baton_flow *fwd)
 	t->sport = CLIENT_PORT;
 	t->dport = VIP_PORT;
 	syn.prog_fd = bpf_program__fd(skel->progs.baton_xdp);
+	syn.sk = skel;
 	/* The SYN opens it embryonic, the ACK moves it to the main table. */
 	for (int i = 0; i < 2; i++) {
 		syn.len = build_tcp(syn.pkt, sizeof(syn.pkt), t, i ? TH_ACK : TH_SYN);
@@ -716,8 +723,7 @@ static int make_pingpong(struct tuple *a, struct tuple *b)
 	return 0;
 }
 
-/* ---- Output ---- */
-
+/* Median and p90 of a case's runs. */
 static void stats(struct bcase *c)
 {
 	qsort(c->ns, (size_t)c->n, sizeof(c->ns[0]), cmp_u32);
@@ -727,13 +733,167 @@ static void stats(struct bcase *c)
 	c->p90 = c->ns[(size_t)c->n * 9 / 10];
 }
 
+/*
+ * ---- Breakdown (--breakdown): which step of the new-flow path costs what ----
+ *
+ * perf/meson.build builds baton-x2-<step>.bpf.o next to this program: bpf/baton.bpf.c
+ * with BATON_BENCH_X2 set, so that the object does one step of the new-flow path
+ * twice. Each object is loaded with its own maps (filled alike), gets the same
+ * sequence of IPv4 SYNs (and of promoting ACKs), and its runs are interleaved in blocks
+ * with the others'; a step's cost is its object's median minus the "base" object's
+ * (the unmodified program, also loaded from a file, so that its tables fill exactly as
+ * the variants' do).
+ */
+struct variant {
+	const char *name; /* baton-<name>.bpf.o */
+	const char *step;
+	bool syn_only;	  /* its handshakes cannot complete: no ACK case */
+	const char *file; /* NULL: name */
+};
+
+static const struct variant variants[] = {
+	{ "base", "(none: the program as batond loads it)", false, NULL },
+	{ "x2-parse", "parse: Ethernet, IPv4, TCP headers", false, NULL },
+	{ "x2-flow_lookup", "the packet's key in flows + syn_flows", false, NULL },
+	{ "x2-frontend", "frontend lookup", false, NULL },
+	{ "x2-maglev", "flow hash, Maglev outer + 2 inner lookups, backend", false, NULL },
+	{ "x2-snat", "SNAT port: its reply key in flows + syn_flows", false, NULL },
+	{ "x2-fib", "bpf_fib_lookup()", false, NULL },
+	{ "x2-insert", "2 inserts (ACK: into flows), as replaces", false, NULL },
+	{ "x2-counters", "service and backend counters (per-CPU)", false, NULL },
+	{ "skip-flow_lookup", "SYN: the packet's key in flows + syn_flows", false, NULL },
+	{ "skip-maglev", "flow hash, Maglev lookups (backend: client port % 16)", false, NULL },
+	{ "skip-snat", "SNAT port: its reply key in flows + syn_flows", false, NULL },
+	{ "skip-fib", "bpf_fib_lookup() (next hop made up)", false, NULL },
+	{ "skip-insert", "SYN: the 2 inserts into syn_flows", true, NULL },
+	{ "skip-counters", "service and backend counters (per-CPU)", false, NULL },
+	{ "skip-all", "all the skip-* steps at once", true, NULL },
+	{ "base (again)", "control: base's object, loaded once more, run last", false, "base" },
+};
+#define NVARIANTS (sizeof(variants) / sizeof(variants[0]))
+
+/* The skeleton of bpf/baton.bpf.c, its ELF bytes replaced by those of file path. */
+static struct baton_bpf *load_variant(const char *path)
+{
+	struct baton_bpf *obj = calloc(1, sizeof(*obj));
+	FILE *f = fopen(path, "rb");
+	void *bytes = NULL;
+	long sz = -1;
+
+	if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) > 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (bytes = malloc((size_t)sz)) != NULL &&
+	    fread(bytes, 1, (size_t)sz, f) != (size_t)sz)
+		sz = -1;
+	if (f != NULL)
+		fclose(f);
+	if (obj == NULL || bytes == NULL || sz <= 0) {
+		fprintf(stderr, "setup: reading %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	/* Kept for the process's lifetime: libbpf may refer to it. */
+	if (baton_bpf__create_skeleton(obj)) {
+		fprintf(stderr, "setup: skeleton for %s\n", path);
+		return NULL;
+	}
+	obj->skeleton->data = bytes;
+	obj->skeleton->data_sz = (size_t)sz;
+	if (bpf_object__open_skeleton(obj->skeleton, NULL) || baton_bpf__load(obj)) {
+		fprintf(stderr, "setup: loading %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	return obj;
+}
+
+static int breakdown(long runs)
+{
+	struct bcase cs[2 * NVARIANTS];
+	struct baton_bpf *main_skel = skel;
+	char dir[4096], path[4200];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	char *slash;
+
+	if (n <= 0 || (dir[n] = 0, slash = strrchr(dir, '/')) == NULL) {
+		fprintf(stderr, "setup: where is this program: %s\n", strerror(errno));
+		return 1;
+	}
+	*slash = 0;
+	memset(cs, 0, sizeof(cs));
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		struct baton_bpf *sk;
+
+		snprintf(path, sizeof(path), "%s/baton-%s.bpf.o", dir,
+			 variants[v].file != NULL ? variants[v].file : variants[v].name);
+		sk = load_variant(path);
+		if (sk == NULL)
+			return 1;
+		skel = sk; /* fill_maps() fills the global one */
+		if (fill_maps())
+			return 1;
+		for (int k = 0; k < 2; k++) {
+			struct bcase *c = &cs[2 * v + (size_t)k];
+
+			if (k && variants[v].syn_only)
+				continue;
+			c->name = variants[v].name;
+			c->kind = k ? K_PROMOTE : K_NEW;
+			c->family = 4;
+			c->sk = sk;
+			c->prog_fd = bpf_program__fd(sk->progs.baton_xdp);
+			c->want = XDP_TX;
+			c->reason = BATON_R_FWD_TX;
+			c->ns = calloc((size_t)runs, sizeof(*c->ns));
+			if (c->ns == NULL)
+				return 1;
+		}
+	}
+	skel = main_skel;
+	for (size_t i = 0; i < 2 * NVARIANTS; i++)
+		if (cs[i].ns != NULL && (check_output(&cs[i]) || run_block(&cs[i], WARMUP, false)))
+			return 1;
+	for (long done = 0; done < runs; done += BLOCK) {
+		int b = runs - done < BLOCK ? (int)(runs - done) : BLOCK;
+
+		for (size_t i = 0; i < 2 * NVARIANTS; i++)
+			if (cs[i].ns != NULL && run_block(&cs[i], b, true))
+				return 1;
+	}
+	for (size_t i = 0; i < 2 * NVARIANTS; i++)
+		if (cs[i].ns != NULL)
+			stats(&cs[i]);
+	printf("\nBreakdown of the IPv4 new-flow path, %ld runs per object and case, interleaved.\n"
+	       "x2-*: the step done twice (cost = object - base: the step with warm caches);\n"
+	       "skip-*: the step left out (cost = base - object: the step as the packet pays it)\n\n",
+	       runs);
+	printf("%-17s %-52s %8s %7s %8s %7s\n", "object", "step", "SYN ns", "cost", "ACK ns",
+	       "cost");
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		int sign = strncmp(variants[v].name, "skip-", 5) ? 1 : -1;
+		const struct bcase *syn = &cs[2 * v], *ack = &cs[2 * v + 1];
+
+		printf("%-17s %-52s %8.1f %7.1f", variants[v].name, variants[v].step, syn->median,
+		       sign * (syn->median - cs[0].median));
+		if (ack->ns != NULL)
+			printf(" %8.1f %7.1f", ack->median, sign * (ack->median - cs[1].median));
+		printf("\n");
+	}
+	printf("{\"benchmark\":\"xdp_breakdown\",\"runs\":%ld", runs);
+	for (size_t v = 0; v < NVARIANTS; v++)
+		printf(",\"%s\":{\"syn_ns\":%.1f,\"ack_ns\":%.1f}", variants[v].name,
+		       cs[2 * v].median, cs[2 * v + 1].ns != NULL ? cs[2 * v + 1].median : 0.0);
+	printf("}\n");
+	return 0;
+}
+
+/* ---- Output ---- */
+
 static void usage(const char *argv0)
 {
-	printf("usage: %s [--runs N] [--repeat R] [--cpu C] [--json FILE]\n"
+	printf("usage: %s [--runs N] [--repeat R] [--cpu C] [--json FILE] [--breakdown]\n"
 	       "  --runs N     test runs (repeat = 1) per case, default %d, max %d\n"
 	       "  --repeat R   packets per run in repeat mode, default %d (median of %d runs)\n"
 	       "  --cpu C      CPU to run on, default the current one\n"
-	       "  --json FILE  also write the final JSON line to FILE\n",
+	       "  --json FILE  also write the final JSON line to FILE\n"
+	       "  --breakdown  only the new-flow path step by step (baton-x2-*.bpf.o)\n",
 	       argv0, RUNS_DEFAULT, RUNS_MAX, REPEAT_DEFAULT, REPEAT_BATCHES);
 }
 
@@ -744,6 +904,7 @@ int main(int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "breakdown", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -784,6 +945,7 @@ int main(int argc, char **argv)
 	};
 	const char *json_path = NULL;
 	long runs = RUNS_DEFAULT, repeat = REPEAT_DEFAULT;
+	bool do_breakdown = false;
 	cpu_set_t set;
 	struct tuple t, pp;
 	struct utsname un;
@@ -793,7 +955,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	cpu = -1;
-	while ((opt = getopt_long(argc, argv, "n:r:c:j:h", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:c:j:bh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			runs = strtol(optarg, NULL, 10);
@@ -806,6 +968,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json_path = optarg;
+			break;
+		case 'b':
+			do_breakdown = true;
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -852,6 +1017,8 @@ int main(int argc, char **argv)
 	}
 	if (fill_maps())
 		return 1;
+	if (do_breakdown)
+		return breakdown(runs);
 
 	for (int i = 0; i < NCASES; i++) {
 		struct bcase *c = &cs[i];
@@ -862,6 +1029,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		c->prog_fd = bpf_program__fd(skel->progs.baton_xdp);
+		c->sk = skel;
 		c->want = XDP_TX;
 		switch (c->kind) {
 		case K_TRIV_PASS:

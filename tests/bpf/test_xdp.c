@@ -405,8 +405,12 @@ static void common_setup(void)
 	must(fx_map_clear(map_fd(skel->maps.syn_flows)));
 	must(fx_map_clear(map_fd(skel->maps.l2_ifaces)));
 	must(fx_map_clear(map_fd(skel->maps.frontends)));
-	for (id = 0; id < 16; id++)
+	for (id = 0; id < 16; id++) {
 		must(fx_percpu_zero(map_fd(skel->maps.snat_cur), id, sizeof(__u32)));
+		/* No next hop a group cached carries over to the next (bpf/maps.h). */
+		must(fx_percpu_zero(map_fd(skel->maps.nh_cache), id,
+				    bpf_map__value_size(skel->maps.nh_cache)));
+	}
 	default_config();
 	write_config();
 

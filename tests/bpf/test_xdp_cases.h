@@ -10,6 +10,20 @@
 
 /* ---- Custom checks ---- */
 
+/* The forward entry of case c's input packet; -1 (and err) if there is none. */
+static int case_fwd_entry(const struct xdp_case *c, struct baton_flow *f, char *err, size_t errlen)
+{
+	struct pkt_spec s = c->in;
+	struct baton_flow_key k;
+
+	fx_flow_key(&s, false, &k);
+	if (lookup_flow(&k, f)) {
+		errf(err, errlen, "forward entry missing");
+		return -1;
+	}
+	return 0;
+}
+
 /* Flow entries of the client CLIENT4:cport -> VIP4:80 whose SNAT port is in slot. */
 static int get_tcp4_pair(int cport, int slot, struct baton_flow *fwd, struct baton_flow *rep,
 			 char *err, size_t errlen)
@@ -82,15 +96,10 @@ static int chk_rst(const struct xdp_case *c, char *err, size_t errlen)
 /* The redirected flow's cached next hop is bt1. */
 static int chk_fib_b(const struct xdp_case *c, char *err, size_t errlen)
 {
-	struct pkt_spec s = c->in;
-	struct baton_flow_key k;
 	struct baton_flow f;
 
-	fx_flow_key(&s, false, &k);
-	if (lookup_flow(&k, &f)) {
-		errf(err, errlen, "forward entry missing");
+	if (case_fwd_entry(c, &f, err, errlen))
 		return -1;
-	}
 	if (f.fib_ifindex != (__u32)ifindex[IFB])
 		errf(err, errlen, "fib_ifindex %u, want %d (%s)", f.fib_ifindex, ifindex[IFB],
 		     IF_B);
@@ -155,12 +164,14 @@ static int chk_neigh_req_gw(const struct xdp_case *c, char *err, size_t errlen)
 #define SYN6(cport) FROM_CLIENT, TCP6(CLIENT6, VIP6, cport, 80, TH_SYN), .seq = 1000
 #define SYN6_OUT(slot) TO_BE1, TCP6(SNAT6, BE1_6, slot, 8080, TH_SYN), .seq = 1000
 
-#define NEW_TCP4(d, cport, slot)                                                               \
+/* A SYN opening a flow to BE1, its SNAT port learned in slot; then check fn (or none). */
+#define NEW_TCP4_THEN(d, cport, slot, fn)                                                      \
 	{                                                                                      \
 		.desc = d, .in = { SYN4(cport) }, .action = XDP_TX,                            \
 		.out = { SYN4_OUT(NEWSNAT(slot)) }, .reason = BATON_R_FWD_TX, .sid = SVC_TCP4, \
-		.bid = BE_1_TCP4, .new_flow = true, .chk = CHK_FLOW                            \
+		.bid = BE_1_TCP4, .new_flow = true, .chk = CHK_FLOW, .check = fn               \
 	}
+#define NEW_TCP4(d, cport, slot) NEW_TCP4_THEN(d, cport, slot, NULL)
 #define NEW_TCP6(d, cport, slot)                                                               \
 	{                                                                                      \
 		.desc = d, .in = { SYN6(cport) }, .action = XDP_TX,                            \
@@ -1419,6 +1430,110 @@ static const struct xdp_case keepalive_cases[] = {
 	  .check = step_be1_old_mac },
 };
 
+/*
+ * ---- Next-hop cache per backend (nh_cache): new flows skip bpf_fib_lookup() ----
+ *
+ * A new flow takes the next hop the previous new flow to its backend resolved, with that
+ * result's age, while it is fresh (fib_cache_ns); not once it is stale, nor when the
+ * backend id now names another address.
+ */
+
+static struct baton_flow nh_first; /* the first flow's forward entry */
+
+static int chk_nh_first(const struct xdp_case *c, char *err, size_t errlen)
+{
+	if (case_fwd_entry(c, &nh_first, err, errlen) == 0 && nh_first.fib_ns == 0)
+		errf(err, errlen, "forward entry without a resolved next hop");
+	sleep_ms(20); /* the coarse clock moves on: a new lookup would show as a new fib_ns */
+	return 0;
+}
+
+/* The second flow's next hop is the first's: same fib_ns (its age), same MACs. */
+static int chk_nh_taken_over(const struct xdp_case *c, char *err, size_t errlen)
+{
+	struct baton_flow f;
+
+	if (case_fwd_entry(c, &f, err, errlen))
+		return -1;
+	if (f.fib_ns != nh_first.fib_ns || memcmp(f.dmac, mac_be1, 6) ||
+	    f.fib_ifindex != nh_first.fib_ifindex)
+		errf(err, errlen, "fib_ns %llu dmac %s, want the first flow's %llu %s",
+		     (unsigned long long)f.fib_ns, fx_mac_str(f.dmac),
+		     (unsigned long long)nh_first.fib_ns, fx_mac_str(mac_be1));
+	return 0;
+}
+
+static int step_nh_stale(const struct xdp_case *c, char *err, size_t errlen)
+{
+	cfg.fib_cache_ns = 0; /* every cached next hop is stale from now on */
+	write_config();
+	return 0;
+}
+
+static int step_nh_restore(const struct xdp_case *c, char *err, size_t errlen)
+{
+	step_be1_old_mac(c, err, errlen);
+	put_backend(BE_1_TCP4, 4, BE1_4, 8080);
+	neigh_req_drain();
+	default_config();
+	write_config();
+	return 0;
+}
+
+/* Backend id BE_1_TCP4 now names an address without neighbour entry. */
+static int step_nh_readdress(const struct xdp_case *c, char *err, size_t errlen)
+{
+	default_config(); /* next hops fresh for a second again */
+	write_config();
+	put_backend(BE_1_TCP4, 4, BE_NONEIGH4, 8080);
+	return 0;
+}
+
+static int chk_nh_neigh_req(const struct xdp_case *c, char *err, size_t errlen)
+{
+	expect_neigh_req(BE_NONEIGH4, err, errlen);
+	return 0;
+}
+
+static const struct xdp_case nhcache_cases[] = {
+	NEW_TCP4_THEN("SYN: a new flow resolves its backend's next hop", 45000, 0, chk_nh_first),
+	{ .desc = "step: the backend's MAC address changes",
+	  .action = CHECK_ONLY,
+	  .check = step_be1_new_mac },
+	NEW_TCP4_THEN("the next new flow to it within fib_cache_ns takes that next hop over, "
+		      "with its age (old MAC, first flow's fib_ns): no lookup of its own",
+		      45001, 1, chk_nh_taken_over),
+	{ .desc = "step: fib_cache_ns 0, every cached next hop is stale",
+	  .action = CHECK_ONLY,
+	  .check = step_nh_stale },
+	{ .desc = "a new flow with the cached next hop stale resolves it: the new MAC",
+	  .in = { SYN4(45002) },
+	  .action = XDP_TX,
+	  .out = { .dmac = mac_be1_new,
+		   .smac = mac_a,
+		   TCP4(SNAT4, BE1_4, NEWSNAT(2), 8080, TH_SYN),
+		   .seq = 1000 },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW },
+	{ .desc = "step: fib_cache_ns 1 s again; backend id BE_1_TCP4 moves to an address "
+		  "without neighbour entry",
+	  .action = CHECK_ONLY,
+	  .check = step_nh_readdress },
+	{ .desc = "a new flow to the moved backend does not take the cached next hop of its "
+		  "old address: drop_no_neigh, its new address in neigh_req",
+	  .in = { SYN4(45003) },
+	  DROP(DROP_NO_NEIGH),
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .check = chk_nh_neigh_req },
+	{ .desc = "step: the backend's address and MAC are restored",
+	  .action = CHECK_ONLY,
+	  .check = step_nh_restore },
+};
+
 /* ---- Maglev: slot 0 is M, backends spread, a lost flow finds its backend again ---- */
 
 #define MAGLEV_FLOWS 32
@@ -2183,6 +2298,7 @@ static const struct group groups[] = {
 	  sizeof(reuse_oneway_cases) / sizeof(reuse_oneway_cases[0]), 0 },
 	{ "keepalive", setup_keepalive, keepalive_cases,
 	  sizeof(keepalive_cases) / sizeof(keepalive_cases[0]), 0 },
+	{ "nh-cache", NULL, nhcache_cases, sizeof(nhcache_cases) / sizeof(nhcache_cases[0]), 0 },
 	{ "maglev", setup_maglev_multi, maglev_cases,
 	  sizeof(maglev_cases) / sizeof(maglev_cases[0]), 0 },
 	{ "drain", NULL, drain_cases, sizeof(drain_cases) / sizeof(drain_cases[0]), 0 },

@@ -695,11 +695,12 @@ measure_http() { # SYSTEM REPEAT MODE
 # The L7 systems route by Host: s1.example and s2.example reach their one backend (its
 # body says which), web.example reaches both (16 connections), any other host gets 503.
 check_vhosts() { # SYSTEM REPEAT
-	local sys=$1 ok=1 h got code urls=()
+	local sys=$1 ok=1 h got code urls=() seen=""
 	sink_mode pass
 	for h in s1 s2; do
 		got=$(bt_ns "$CL" curl -sS --max-time 5 -H "Host: $h.example" "http://$VIP/" 2>&1)
 		[ "$got" = "$h" ] || { problem "$sys: Host $h.example answered '$got', want '$h'"; ok=0; }
+		seen+="$h.example -> $got, "
 	done
 	for h in $(seq 1 16); do urls+=("http://$VIP/"); done
 	got=$(bt_ns "$CL" curl -sS --max-time 10 -H "Host: $VHOST" -H "Connection: close" "${urls[@]}" 2>&1 |
@@ -711,7 +712,7 @@ check_vhosts() { # SYSTEM REPEAT
 	code=$(bt_ns "$CL" curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "Host: nope.example" "http://$VIP/")
 	[ "$code" = 503 ] || { problem "$sys: Host nope.example answered HTTP $code, want 503"; ok=0; }
 	record "$sys" "$2" vhost_routing_ok $ok
-	log "$sys Host routing: s1.example -> s1, s2.example -> s2, $VHOST -> $got, nope.example -> $code"
+	log "$sys Host routing: $seen$VHOST -> $got, nope.example -> $code"
 }
 
 measure_iperf() { # SYSTEM REPEAT

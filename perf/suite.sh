@@ -670,7 +670,8 @@ measure_http() { # SYSTEM REPEAT MODE
 	if [ -n "$progs" ]; then
 		record "$sys" "$r" "http_${mode}_xdp_us_per_req" \
 			"$(echo "$st0 $st1 $reqs" | awk '{ printf "%.2f", ($3 - $1) / 1000 / $5 }')"
-		record "$sys" "$r" "http_${mode}_snat_busy" $(($(baton_reason drop_snat_busy) - busy0))
+		[ "$sys" = baton ] &&
+			record baton "$r" "http_${mode}_snat_busy" $(($(baton_reason drop_snat_busy) - busy0))
 	fi
 	if [ -n "$proc" ]; then
 		record "$sys" "$r" "http_${mode}_proc_us_per_req" \

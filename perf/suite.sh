@@ -316,7 +316,8 @@ EOF
 		# Backend legs: 55,536 source ports, not the default 4,536: a port comes back
 		# towards a backend a second after its connection closed, and a second of
 		# new connections per request here outnumbers 4,536 (503s, docs/l7.md)
-		batond_up "$BT_RUN/baton-l7.json" --l7-lane l0 --snat-ports 1024-9999 --l7-ports 10000-65535
+		batond_up "$BT_RUN/baton-l7.json" --l7-lane l0 --snat-ports 1024-9999 \
+			--l7-ports 10000-65535
 		local log=$BT_RUN/baton-l7.log
 		: >"$log"
 		bt_bg "$LANE" "$BATON_L7" -l 0 -n 1 --no-pci "${L7_MEM_ARGS[@]}" --log-level=lib.eal:error \
@@ -439,6 +440,17 @@ system_down() {
 		ip -n "$LB" addr del "$VIP/32" dev lo
 		;;
 	esac
+}
+
+# What a system's new connections left in TIME_WAIT is not the next system's problem:
+# 14,000 of the client's sockets towards the VIP after HAProxy's run make every
+# connect() hunt for a port (a tenth of the L7 lane's rate), and a backend's or the
+# load balancer's may refuse a reused 4-tuple (the L7 lane's legs carry no timestamps).
+flush_time_wait() {
+	local ns
+	for ns in "$CL" "$LB" "$S1" "$S2"; do
+		bt_ns "$ns" ss -K state time-wait >/dev/null 2>&1
+	done
 }
 
 # The load balancer's own memory, recorded once per system and repeat.
@@ -748,6 +760,7 @@ for r in $(seq 1 "$REPEAT"); do
 	for sys in fwd baton haproxy baton-l7 haproxy-http routing iptables; do
 		has_system "$sys" || continue
 		log "repeat $r/$REPEAT: $sys"
+		flush_time_wait
 		system_up "$sys"
 		case $sys in baton-l7 | haproxy-http) check_vhosts "$sys" "$r" ;; esac
 		# HTTP and iperf3 first: after a SYN flood, iptables' conntrack holds the NAT

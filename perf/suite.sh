@@ -10,20 +10,26 @@
 # ceiling of XDP forwarding here), baton (batond with a static config), iptables (DNAT
 # with `statistic`, kube-proxy's layout, MASQUERADE), haproxy (2.6, mode tcp, one
 # process, one thread, as Marathon-LB runs it), routing (plain kernel routing straight
-# to one backend: the floor of the HTTP and iperf3 runs, no load balancer at all).
+# to one backend: the floor of the HTTP and iperf3 runs, no load balancer at all),
+# baton-l7 (batond --l7-lane with http services told apart by Host, baton-l7 on the
+# lane) and haproxy-http (2.6, mode http, one thread, the same Host rules): HTTP only.
 #
 # Topology (namespaces bt-bench-*, addresses 10.50.*; built once per repeat, removed
 # on exit, even on failure):
 #
 #   [cl] g0 10.50.1.2 ---- lbg 10.50.1.1 [lb] lbs1 10.50.2.1 ---- eth0 10.50.2.2 [s1]
 #        baton-pktgen (DPDK af_xdp)          lbs2 10.50.3.1 ---- eth0 10.50.3.2 [s2]
-#        wrk, iperf3 client                                        nginx :8080, iperf3 :5201,
-#                                                                  XDP sink (count, drop|pass)
+#        wrk, iperf3 client                  l0 (baton-l7 only)    nginx :8080, iperf3 :5201,
+#                                             |                    XDP sink (count, drop|pass)
+#                                            l1 [lane] baton-l7 (DPDK af_xdp)
 #   VIP 10.50.100.1 :80 (nginx on both sinks) and :5201 (iperf3 on s1), routed via lb.
+#   Every HTTP request says "Host: web.example" (both backends); s1.example and
+#   s2.example reach one backend each (checked for baton-l7 and haproxy-http).
 #
 # --quick: about a second per measurement, one repeat; checks that the harness works
-# and that every system forwards (packets at the sinks, HTTP 200s, iperf3 bytes). It
-# asserts nothing about speed. Exit 0 when all of that held, 1 otherwise.
+# and that every system forwards (packets at the sinks, HTTP 200s, iperf3 bytes, the
+# Host routing of the L7 systems). It asserts nothing about speed. Exit 0 when all of
+# that held, 1 otherwise.
 set -uo pipefail
 
 SUITE_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +38,7 @@ QUICK=0
 REPEAT=3
 OUT=""
 BUILD=$SRC_DIR/build
-SYSTEMS="fwd baton iptables haproxy routing"
+SYSTEMS="fwd baton iptables haproxy routing baton-l7 haproxy-http"
 PROFILE=0 # --profile: perf record (cpu-clock, all CPUs) during the packet runs
 
 while [ $# -gt 0 ]; do
@@ -44,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--systems) SYSTEMS=$2; shift ;;
 	--profile) PROFILE=1 ;;
 	-h | --help)
-		sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -62,6 +68,7 @@ PKTGEN=$BUILD/perf/pktgen/baton-pktgen
 FWD_O=$BUILD/perf/fwd.bpf.o
 SINK_O=$BUILD/perf/sink.bpf.o
 BENCH_SYNC=$BUILD/perf/bench_sync
+BATON_L7=$BUILD/dataplane/baton-l7
 
 source "$SRC_DIR/tests/netns/lib.sh"
 bt_init bench 50 "$BATOND"
@@ -86,12 +93,17 @@ RAW=$OUT/raw.jsonl
 for tool in bpftool jq wrk iperf3 nginx haproxy iptables-restore; do
 	command -v "$tool" >/dev/null 2>&1 || bt_skip "$tool not installed (scripts/install-deps.sh)"
 done
-for f in "$PKTGEN" "$FWD_O" "$SINK_O"; do
+has_system() { case " $SYSTEMS " in *" $1 "*) return 0 ;; esac; return 1; }
+needs=("$SINK_O")
+{ has_system fwd || has_system baton || has_system iptables; } && needs+=("$PKTGEN" "$FWD_O")
+has_system baton-l7 && needs+=("$BATON_L7")
+for f in "${needs[@]}"; do
 	[ -e "$f" ] || bt_skip "$f not built (DPDK: libdpdk-dev)"
 done
 
-CL=$BT_CL LB=$BT_LB S1=$BT_PREFIX-s1 S2=$BT_PREFIX-s2
+CL=$BT_CL LB=$BT_LB S1=$BT_PREFIX-s1 S2=$BT_PREFIX-s2 LANE=$BT_PREFIX-lane
 VIP=10.50.100.1
+VHOST=web.example # every HTTP request's Host (the L4 systems ignore it)
 SRCBASE=10.50.16.0 # generator source addresses (10.50.16.0/20), routed nowhere
 PIN=$BT_BPFFS/suite
 FAILS=0
@@ -99,6 +111,9 @@ FAILS=0
 # prefix so that another DPDK process on the machine does not hold our runtime lock
 HUGE_ARGS=(--file-prefix "$BT_PREFIX" --no-shconf --no-huge -m 256)
 [ "${BENCH_HUGEPAGES:-0}" = 1 ] && HUGE_ARGS=(--file-prefix "$BT_PREFIX" --socket-mem 128)
+# baton-l7: CPU 0 (the generator takes 1), 64 MB, a pool of 4,095 mbufs
+L7_MEM_ARGS=(--file-prefix "$BT_PREFIX-l7" --no-shconf --no-huge -m 64)
+[ "${BENCH_HUGEPAGES:-0}" = 1 ] && L7_MEM_ARGS=(--file-prefix "$BT_PREFIX-l7" --socket-mem 64)
 
 log() { echo "[suite] $*" >&2; }
 problem() {
@@ -201,7 +216,7 @@ teardown_topology() {
 	for p in "${BT_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${BT_PIDS[@]}"; do bt_wait_pid "$p" 5 >/dev/null 2>&1 || kill -KILL "$p" 2>/dev/null; done
 	BT_PIDS=()
-	for ns in "$LB" "$S1" "$S2"; do
+	for ns in "$LB" "$S1" "$S2" "$LANE"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	ip -n "$CL" link del g0 2>/dev/null
@@ -230,6 +245,29 @@ sink_packets() { # total packets counted by both sinks
 # ---- the systems: up / down ----
 BATOND_PID=""
 HAPROXY_PID=""
+L7_PID=""
+stop_pid() { # PID: SIGTERM, SIGKILL if it has not gone within 10 s
+	kill -TERM "$1" 2>/dev/null
+	bt_wait_pid "$1" 10 >/dev/null 2>&1 || kill -KILL "$1" 2>/dev/null
+}
+batond_up() { # CONFIG [ARGS...]: batond in lb on the three interfaces, config applied
+	local config=$1 before
+	shift
+	BT_BATOND_LOG=$BT_RUN/batond.log
+	before=$(bt_applied_count)
+	bt_bg "$LB" "$BATOND" --iface lbg --iface lbs1 --iface lbs2 --config "$config" \
+		--snat-addr 10.50.2.1 --bpffs "$BT_BPFFS" "$@" >>"$BT_BATOND_LOG" 2>&1
+	BATOND_PID=$BT_LAST_PID
+	BT_BATOND_PID=$BATOND_PID
+	bt_wait_applied $((before + 1)) 20
+}
+batond_down() { # [--iface IFACE...]: stop batond, detach its program, remove its pins
+	stop_pid "$BATOND_PID"
+	BT_BATOND_PID=""
+	timeout 20 nsenter --net=/var/run/netns/"$LB" "$BATOND" --detach --iface lbg \
+		--iface lbs1 --iface lbs2 "$@" --bpffs "$BT_BPFFS" >>"$BT_RUN/detach.log" 2>&1 ||
+		problem "batond --detach failed (see $BT_RUN/detach.log)"
+}
 system_up() {
 	case $1 in
 	fwd)
@@ -254,14 +292,40 @@ system_up() {
  {"name": "iperf", "vip": "$VIP", "port": 5201, "protocol": "tcp", "backends": [
    {"address": "10.50.2.2", "port": 5201, "weight": 1}]}]}
 EOF
-		BT_BATOND_LOG=$BT_RUN/batond.log
-		local before
-		before=$(bt_applied_count)
-		bt_bg "$LB" "$BATOND" --iface lbg --iface lbs1 --iface lbs2 --config "$BT_RUN/baton.json" \
-			--snat-addr 10.50.2.1 --bpffs "$BT_BPFFS" >>"$BT_BATOND_LOG" 2>&1
-		BATOND_PID=$BT_LAST_PID
-		BT_BATOND_PID=$BATOND_PID
-		bt_wait_applied $((before + 1)) 20
+		batond_up "$BT_RUN/baton.json"
+		;;
+	baton-l7)
+		# http services on the VIP's port 80, one per Host; batond sends their
+		# connections into the lane l0 -> l1, where baton-l7 binds each to a backend
+		# and hands it back to XDP (docs/l7.md)
+		cat >"$BT_RUN/baton-l7.json" <<EOF
+{"services": [
+ {"name": "web", "vip": "$VIP", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["$VHOST"], "backends": [{"address": "10.50.2.2", "port": 8080},
+  {"address": "10.50.3.2", "port": 8080}]},
+ {"name": "one", "vip": "$VIP", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["s1.example"], "backends": [{"address": "10.50.2.2", "port": 8080}]},
+ {"name": "two", "vip": "$VIP", "port": 80, "protocol": "tcp", "mode": "http",
+  "vhosts": ["s2.example"], "backends": [{"address": "10.50.3.2", "port": 8080}]}]}
+EOF
+		bt_ns_new "$LANE"
+		ip -n "$LB" link add l0 type veth peer name l1 netns "$LANE" || bt_fail "veth l0"
+		ip -n "$LB" link set l0 up
+		ip -n "$LANE" link set l1 up
+		bt_wait_links "$LB,l0" "$LANE,l1"
+		# Backend legs: 55,536 source ports, not the default 4,536: a port comes back
+		# towards a backend a second after its connection closed, and a second of
+		# new connections per request here outnumbers 4,536 (503s, docs/l7.md)
+		batond_up "$BT_RUN/baton-l7.json" --l7-lane l0 --snat-ports 1024-9999 \
+			--l7-ports 10000-65535
+		local log=$BT_RUN/baton-l7.log
+		: >"$log"
+		bt_bg "$LANE" "$BATON_L7" -l 0 -n 1 --no-pci "${L7_MEM_ARGS[@]}" --log-level=lib.eal:error \
+			-- --lane l1 --bpffs "$BT_BPFFS" --lock "$BT_RUN/baton-l7.lock" --mbufs 4095 \
+			>>"$log" 2>&1
+		L7_PID=$BT_LAST_PID
+		bt_wait_line "$log" "routes version" 20 ||
+			bt_fail "baton-l7 did not start: $(tail -n 5 "$log")"
 		;;
 	iptables)
 		bt_ns "$LB" iptables-restore <<EOF || bt_fail "iptables-restore"
@@ -298,31 +362,51 @@ EOF
 COMMIT
 EOF
 		;;
-	haproxy)
+	haproxy | haproxy-http)
 		ip -n "$LB" addr add "$VIP/32" dev lo
-		cat >"$BT_RUN/haproxy.cfg" <<EOF
+		local mode=tcp
+		[ "$1" = haproxy-http ] && mode=http
+		{
+			cat <<EOF
 global
 	maxconn 8000
 	nbthread 1
 	pidfile $BT_RUN/haproxy.pid
 defaults
-	mode tcp
+	mode $mode
 	timeout connect 5s
 	timeout client 30s
 	timeout server 30s
 frontend web
 	bind $VIP:80
-	default_backend web
+EOF
+			if [ $mode = tcp ]; then
+				printf '\tdefault_backend web\n'
+			else # the Host rules of baton-l7's services; no match: 503, as there
+				cat <<EOF
+	use_backend web if { hdr(host) -i $VHOST }
+	use_backend one if { hdr(host) -i s1.example }
+	use_backend two if { hdr(host) -i s2.example }
+backend one
+	server s1 10.50.2.2:8080
+backend two
+	server s2 10.50.3.2:8080
+EOF
+			fi
+			cat <<EOF
 backend web
 	balance roundrobin
 	server s1 10.50.2.2:8080
 	server s2 10.50.3.2:8080
+EOF
+			[ $mode = tcp ] && cat <<EOF
 frontend iperf
 	bind $VIP:5201
 	default_backend iperf
 backend iperf
 	server s1 10.50.2.2:5201
 EOF
+		} >"$BT_RUN/haproxy.cfg"
 		bt_bg "$LB" haproxy -db -f "$BT_RUN/haproxy.cfg" >"$BT_RUN/haproxy.log" 2>&1
 		HAPROXY_PID=$BT_LAST_PID
 		local deadline=$((SECONDS + 10))
@@ -341,33 +425,46 @@ system_down() {
 		ip -n "$LB" link set dev lbg xdp off
 		rm -rf "$PIN/fwd" "$PIN/fwd_maps"
 		;;
-	baton)
-		kill -TERM "$BATOND_PID" 2>/dev/null
-		bt_wait_pid "$BATOND_PID" 10 >/dev/null 2>&1 || kill -KILL "$BATOND_PID" 2>/dev/null
-		BT_BATOND_PID=""
-		timeout 20 nsenter --net=/var/run/netns/"$LB" "$BATOND" --detach --iface lbg \
-			--iface lbs1 --iface lbs2 --bpffs "$BT_BPFFS" >>"$BT_RUN/detach.log" 2>&1 ||
-			problem "batond --detach failed (see $BT_RUN/detach.log)"
+	baton) batond_down ;;
+	baton-l7)
+		stop_pid "$L7_PID"
+		batond_down --iface l0
+		ip netns del "$LANE"
 		;;
 	iptables)
 		bt_ns "$LB" iptables -t nat -F
 		bt_ns "$LB" iptables -t nat -X
 		;;
-	haproxy)
-		kill -TERM "$HAPROXY_PID" 2>/dev/null
-		bt_wait_pid "$HAPROXY_PID" 10 >/dev/null 2>&1 || kill -KILL "$HAPROXY_PID" 2>/dev/null
+	haproxy | haproxy-http)
+		stop_pid "$HAPROXY_PID"
 		ip -n "$LB" addr del "$VIP/32" dev lo
 		;;
 	esac
 }
 
+# What a system's new connections left in TIME_WAIT is not the next system's problem:
+# 14,000 of the client's sockets towards the VIP after HAProxy's run make every
+# connect() hunt for a port (a tenth of the L7 lane's rate), and a backend's or the
+# load balancer's may refuse a reused 4-tuple (the L7 lane's legs carry no timestamps).
+flush_time_wait() {
+	local ns
+	for ns in "$CL" "$LB" "$S1" "$S2"; do
+		bt_ns "$ns" ss -K state time-wait >/dev/null 2>&1
+	done
+}
+
 # The load balancer's own memory, recorded once per system and repeat.
+rss_of() { awk '/^VmRSS/ { print $2; f = 1 } END { if (!f) print 0 }' /proc/"$1"/status 2>/dev/null; }
 record_memory() { # SYSTEM REPEAT
 	case $1 in
-	baton)
-		local rss prog ids mem=0 id
-		rss=$(awk '/^VmRSS/ { print $2 }' /proc/"$BATOND_PID"/status 2>/dev/null)
-		record baton "$2" rss_kib "${rss:-0}"
+	baton | baton-l7)
+		local prog ids mem=0 id
+		if [ "$1" = baton ]; then
+			record baton "$2" rss_kib "$(rss_of "$BATOND_PID")"
+		else
+			record baton-l7 "$2" rss_kib "$(rss_of "$L7_PID")"
+			record baton-l7 "$2" batond_rss_kib "$(rss_of "$BATOND_PID")"
+		fi
 		prog=$(ip -n "$LB" -d link show dev lbg | sed -n 's/.*prog\/xdp[a-z]* id \([0-9]*\).*/\1/p' | head -n1)
 		if [ -n "$prog" ]; then
 			ids=$(bpftool -j prog show id "$prog" | jq -r '.map_ids[]?')
@@ -375,13 +472,11 @@ record_memory() { # SYSTEM REPEAT
 				mem=$((mem + $(bpftool -j map show id "$id" | jq '.bytes_memlock // 0')))
 			done
 			# the Maglev tables are inner maps: count the ones batond pinned, if any
-			record baton "$2" map_memlock_kib $((mem / 1024))
+			record "$1" "$2" map_memlock_kib $((mem / 1024))
 		fi
 		;;
-	haproxy)
-		local rss
-		rss=$(awk '/^VmRSS/ { print $2 }' /proc/"$HAPROXY_PID"/status 2>/dev/null)
-		record haproxy "$2" rss_kib "${rss:-0}"
+	haproxy | haproxy-http)
+		record "$1" "$2" rss_kib "$(rss_of "$HAPROXY_PID")"
 		;;
 	iptables)
 		local ct
@@ -531,26 +626,33 @@ wrk_to_us() { # 1.23ms -> 1230
 	echo "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) print v; else if ($1 ~ /ms$/) print v * 1000;
 		else if ($1 ~ /s$/) print v * 1e6; else print v }'
 }
+proc_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; } # user + system
 measure_http() { # SYSTEM REPEAT MODE
-	local sys=$1 r=$2 mode=$3 url="http://$VIP/" hdr=() c0 c1 out rps reqs p50 p99 non2xx errs
+	local sys=$1 r=$2 mode=$3 url="http://$VIP/" hdr=(-H "Host: $VHOST") c0 c1 out rps reqs p50 p99 non2xx errs
 	[ "$sys" = routing ] && url="http://10.50.2.2:8080/"
-	[ "$mode" = close ] && hdr=(-H "Connection: close")
+	[ "$mode" = close ] && hdr+=(-H "Connection: close")
 	sink_mode pass
-	local ht0=0 ht1=0
-	[ "$sys" = haproxy ] && ht0=$(awk '{ print $14 + $15 }' /proc/"$HAPROXY_PID"/stat)
-	c0=$(cpu_snap)
+	# the process whose CPU time is the load balancer's: HAProxy; baton-l7 (its lcore polls)
+	local proc="" ht0=0 ht1=0
+	case $sys in
+	haproxy | haproxy-http) proc=$HAPROXY_PID ;;
+	baton-l7) proc=$L7_PID ;;
+	esac
 	local progs="" st0="" st1="" busy0=0
-	if [ "$sys" = baton ]; then
+	if [ "$sys" = baton ] || [ "$sys" = baton-l7 ]; then
 		progs=$(xdp_prog_ids)
 		busy0=$(baton_reason drop_snat_busy)
 		stats_on $((HTTP_SECS + 10))
 		st0=$(xdp_stats $progs)
 	fi
+	# CPU counted from here (not while the BPF statistics' helper starts) to wrk's end
+	[ -n "$proc" ] && ht0=$(proc_ticks "$proc")
+	c0=$(cpu_snap)
 	# SIGINT (a wrk that outlives its duration) makes wrk print what it has
 	out=$(timeout -s INT -k 5 $((HTTP_SECS + 15)) nsenter --net=/var/run/netns/"$CL" wrk -t1 -c50 \
 		-d"${HTTP_SECS}s" --timeout 5s --latency "${hdr[@]}" "$url" 2>&1)
 	c1=$(cpu_snap)
-	[ "$sys" = haproxy ] && ht1=$(awk '{ print $14 + $15 }' /proc/"$HAPROXY_PID"/stat)
+	[ -n "$proc" ] && ht1=$(proc_ticks "$proc")
 	if [ -n "$progs" ]; then
 		st1=$(xdp_stats $progs)
 		stats_off
@@ -578,13 +680,18 @@ measure_http() { # SYSTEM REPEAT MODE
 	record "$sys" "$r" "http_${mode}_cpu_us_per_req" \
 		"$(echo "$b0 $b1 $reqs $HZ" | awk '{ printf "%.2f", ($2 - $1) * 1e6 / $4 / $3 }')"
 	if [ -n "$progs" ]; then
-		record baton "$r" "http_${mode}_xdp_us_per_req" \
+		record "$sys" "$r" "http_${mode}_xdp_us_per_req" \
 			"$(echo "$st0 $st1 $reqs" | awk '{ printf "%.2f", ($3 - $1) / 1000 / $5 }')"
-		record baton "$r" "http_${mode}_snat_busy" $(($(baton_reason drop_snat_busy) - busy0))
+		[ "$sys" = baton ] &&
+			record baton "$r" "http_${mode}_snat_busy" $(($(baton_reason drop_snat_busy) - busy0))
 	fi
-	if [ "$sys" = haproxy ]; then
-		record haproxy "$r" "http_${mode}_proc_us_per_req" \
+	if [ -n "$proc" ]; then
+		record "$sys" "$r" "http_${mode}_proc_us_per_req" \
 			"$(echo "$ht0 $ht1 $reqs $HZ" | awk '{ printf "%.2f", ($2 - $1) * 1e6 / $4 / $3 }')"
+	fi
+	if [ "$sys" = baton-l7 ]; then
+		bt_ns "$LB" curl -sS --max-time 5 http://127.0.0.1:9090/metrics 2>/dev/null |
+			grep -E '^baton_(l7_total|packets_total)' >"$OUT/baton-l7-counters-$mode-$r.txt"
 	fi
 	# SYNs the backends refused for PAWS (a NATed 4-tuple reused while in TIME_WAIT):
 	# the cause of 1 s stalls with new connections, counted so the table can say so
@@ -596,6 +703,29 @@ measure_http() { # SYSTEM REPEAT MODE
 	done
 	record "$sys" "$r" "http_${mode}_paws_total" "$paws"
 	log "$sys http $mode: $rps req/s, p50 ${p50}us p99 ${p99}us, errors ${errs:-0}"
+}
+
+# The L7 systems route by Host: s1.example and s2.example reach their one backend (its
+# body says which), web.example reaches both (16 connections), any other host gets 503.
+check_vhosts() { # SYSTEM REPEAT
+	local sys=$1 ok=1 h got code urls=() seen=""
+	sink_mode pass
+	for h in s1 s2; do
+		got=$(bt_ns "$CL" curl -sS --max-time 5 -H "Host: $h.example" "http://$VIP/" 2>&1)
+		[ "$got" = "$h" ] || { problem "$sys: Host $h.example answered '$got', want '$h'"; ok=0; }
+		seen+="$h.example -> $got, "
+	done
+	for h in $(seq 1 16); do urls+=("http://$VIP/"); done
+	got=$(bt_ns "$CL" curl -sS --max-time 10 -H "Host: $VHOST" -H "Connection: close" "${urls[@]}" 2>&1 |
+		sort | uniq -c | awk '{ printf "%s%s x%d", s, $2, $1; s = ", " }')
+	case $got in
+	"s1 x"*", s2 x"*) ;;
+	*) problem "$sys: 16 connections for Host $VHOST answered '$got', want both s1 and s2"; ok=0 ;;
+	esac
+	code=$(bt_ns "$CL" curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "Host: nope.example" "http://$VIP/")
+	[ "$code" = 503 ] || { problem "$sys: Host nope.example answered HTTP $code, want 503"; ok=0; }
+	record "$sys" "$2" vhost_routing_ok $ok
+	log "$sys Host routing: $seen$VHOST -> $got, nope.example -> $code"
 }
 
 measure_iperf() { # SYSTEM REPEAT
@@ -627,19 +757,21 @@ log "results in $OUT; systems: $SYSTEMS; $REPEAT repeat(s); packet runs ${PKT_SE
 for r in $(seq 1 "$REPEAT"); do
 	topology
 	# iptables last: its conntrack table only goes away with the namespace
-	for sys in fwd baton haproxy routing iptables; do
-		case " $SYSTEMS " in *" $sys "*) ;; *) continue ;; esac
+	for sys in fwd baton haproxy baton-l7 haproxy-http routing iptables; do
+		has_system "$sys" || continue
 		log "repeat $r/$REPEAT: $sys"
+		flush_time_wait
 		system_up "$sys"
+		case $sys in baton-l7 | haproxy-http) check_vhosts "$sys" "$r" ;; esac
 		# HTTP and iperf3 first: after a SYN flood, iptables' conntrack holds the NAT
 		# ports towards the backends for two minutes and starves new connections
 		case $sys in
-		baton | iptables | haproxy | routing)
+		baton | iptables | haproxy | routing | baton-l7 | haproxy-http)
 			measure_http "$sys" "$r" ka
 			measure_http "$sys" "$r" close
-			measure_iperf "$sys" "$r"
 			;;
 		esac
+		case $sys in baton | iptables | haproxy | routing) measure_iperf "$sys" "$r" ;; esac
 		record_memory "$sys" "$r"
 		# Baton's new-connection run holds SNAT ports for 70 s: start it afresh
 		if [ "$sys" = baton ]; then
@@ -672,9 +804,11 @@ if [ $QUICK = 1 ]; then
 		iptables:ack_mpps \
 		iptables:syn_mpps baton:http_ka_rps baton:http_close_rps baton:iperf_gbps \
 		iptables:http_ka_rps iptables:http_close_rps iptables:iperf_gbps haproxy:http_ka_rps \
-		haproxy:http_close_rps haproxy:iperf_gbps routing:http_ka_rps; do
+		haproxy:http_close_rps haproxy:iperf_gbps routing:http_ka_rps \
+		baton-l7:vhost_routing_ok baton-l7:http_ka_rps baton-l7:http_close_rps \
+		haproxy-http:vhost_routing_ok haproxy-http:http_ka_rps haproxy-http:http_close_rps; do
 		s=${want%%:*} m=${want#*:}
-		case " $SYSTEMS " in *" $s "*) ;; *) continue ;; esac
+		has_system "$s" || continue
 		jq -s -e --arg s "$s" --arg m "$m" 'any(.[]; .system == $s and .metric == $m and .value > 0)' \
 			"$RAW" >/dev/null || problem "quick: no $m > 0 for $s"
 	done

@@ -17,9 +17,26 @@ try:
 except (OSError, ValueError):
     pass
 
-SYSTEMS = ["fwd", "baton", "iptables", "haproxy", "routing"]
+SYSTEMS = ["fwd", "baton", "iptables", "haproxy", "routing", "baton-l7", "haproxy-http"]
 NAMES = {"fwd": "bare XDP forwarder", "baton": "Baton", "iptables": "iptables DNAT",
-         "haproxy": "HAProxy 2.6 tcp", "routing": "plain routing"}
+         "haproxy": "HAProxy 2.6 tcp", "routing": "plain routing",
+         "baton-l7": "Baton L7 lane", "haproxy-http": "HAProxy 2.6 http"}
+
+# The load balancer's own CPU per HTTP request, per repeat: HAProxy's process time;
+# Baton's XDP program time (BPF statistics); the L7 lane's both, baton-l7's process
+# (its lcore polls: idle polling counts) plus the XDP program that carries the
+# spliced connections.
+OWN = {"baton": ("xdp",), "haproxy": ("proc",), "haproxy-http": ("proc",), "baton-l7": ("proc", "xdp")}
+parts = {}
+for m in raw:
+    for mode in ("ka", "close"):
+        for p in ("proc", "xdp"):
+            if m["metric"] == f"http_{mode}_{p}_us_per_req":
+                parts.setdefault((m["system"], m["repeat"], mode), {})[p] = m["value"]
+for (s, r, mode), have in sorted(parts.items()):
+    if s in OWN and all(p in have for p in OWN[s]):
+        raw.append({"system": s, "repeat": r, "metric": f"http_{mode}_own_us_per_req",
+                    "value": round(sum(have[p] for p in OWN[s]), 2)})
 
 vals = {}
 for m in raw:
@@ -35,7 +52,7 @@ def get(s, k):
 # The load balancer's own CPU per HTTP request: total CPU per request minus plain
 # routing's in the same run (XDP and iptables work in softirq, which is not per
 # process); HAProxy: its process time as well.
-for s in ("baton", "iptables", "haproxy"):
+for s in ("baton", "iptables", "haproxy", "baton-l7", "haproxy-http"):
     for mode in ("ka", "close"):
         t, base = get(s, f"http_{mode}_cpu_us_per_req"), get("routing", f"http_{mode}_cpu_us_per_req")
         if t is not None and base is not None:
@@ -71,6 +88,20 @@ for mode in ("ka", "close"):
           get("haproxy", f"http_{mode}_lb_us_per_req"))
     ratio(f"baton-xdp/haproxy-process http_{mode}_cpu_per_req", get("baton", f"http_{mode}_xdp_us_per_req"),
           get("haproxy", f"http_{mode}_proc_us_per_req"))
+# Baton (L4) against HAProxy mode tcp and the L7 lane against HAProxy mode http: the
+# same figures, for the table and the plot of ratios
+PAIRS = [("baton", "haproxy"), ("baton-l7", "haproxy-http")]
+VS = [(f"http_{mode}_{k}", f"{what} {m}") for k, what in (("rps", "req/s"), ("p99_us", "p99"),
+      ("cpu_us_per_req", "CPU/req all CPUs"), ("own_us_per_req", "CPU/req own"))
+      for mode, m in (("ka", "keep-alive"), ("close", "new conn."))]
+for a, b in PAIRS:
+    for k, _ in VS:
+        if f"{a}/{b} {k}" not in ratios:
+            ratio(f"{a}/{b} {k}", get(a, k), get(b, k))
+    for mode in ("ka", "close"):
+        if a == "baton-l7":
+            ratio(f"{a}/{b} http_{mode}_lb_us_per_req", get(a, f"http_{mode}_lb_us_per_req"),
+                  get(b, f"http_{mode}_lb_us_per_req"))
 
 targets = []
 
@@ -78,6 +109,8 @@ targets = []
 def target(what, r, want, higher=True):
     if r is None:
         targets.append({"target": what, "ratio": None, "met": None})
+    elif r < 0:  # a CPU difference over routing below the noise: no verdict
+        targets.append({"target": what, "ratio": r, "met": None})
     else:
         targets.append({"target": what, "ratio": r, "met": r >= want if higher else r <= want})
 
@@ -98,6 +131,16 @@ target("CPU per keep-alive request < 0.2x HAProxy (XDP program vs process time)"
        ratios.get("baton-xdp/haproxy-process http_ka_cpu_per_req"), 0.2, higher=False)
 target("CPU per new-connection request < 0.2x HAProxy (XDP program vs process time)",
        ratios.get("baton-xdp/haproxy-process http_close_cpu_per_req"), 0.2, higher=False)
+# The L7 lane against HAProxy mode http with the same Host rules (the same targets)
+for mode, m in (("ka", "keep-alive"), ("close", "new-connection")):
+    target(f"L7 lane: HTTP {m} req/s >= 2x HAProxy mode http",
+           ratios.get(f"baton-l7/haproxy-http http_{mode}_rps"), 2)
+for mode, m in (("ka", "keep-alive"), ("close", "new-connection")):
+    target(f"L7 lane: CPU per {m} request < 0.2x HAProxy mode http (all CPUs, over routing)",
+           ratios.get(f"baton-l7/haproxy-http http_{mode}_lb_us_per_req"), 0.2, higher=False)
+    target(f"L7 lane: CPU per {m} request < 0.2x HAProxy mode http "
+           "(baton-l7 process + XDP program vs process time)",
+           ratios.get(f"baton-l7/haproxy-http http_{mode}_own_us_per_req"), 0.2, higher=False)
 
 summary = {"meta": meta, "median": med, "repeats": n_rep, "ratios": ratios,
            "ratios_paired": paired, "targets": targets,
@@ -122,7 +165,8 @@ ROWS = [
     ("http_ka_cpu_us_per_req", "  CPU us per request, all CPUs", "%.1f"),
     ("http_ka_lb_us_per_req", "  load balancer's CPU us per request (over routing)", "%.1f"),
     ("http_ka_xdp_us_per_req", "  Baton's XDP program us per request (BPF stats)", "%.2f"),
-    ("http_ka_proc_us_per_req", "  HAProxy process CPU us per request", "%.1f"),
+    ("http_ka_proc_us_per_req", "  process CPU us per request (HAProxy; baton-l7, polling included)", "%.1f"),
+    ("http_ka_own_us_per_req", "  load balancer's own CPU us per request (process + XDP program)", "%.2f"),
     ("http_close_rps", "HTTP new connection per request, req/s", "%.0f"),
     ("http_close_p50_us", "  p50 latency us", "%.0f"),
     ("http_close_p99_us", "  p99 latency us", "%.0f"),
@@ -130,10 +174,13 @@ ROWS = [
     ("http_close_lb_us_per_req", "  load balancer's CPU us per request (over routing)", "%.1f"),
     ("http_close_xdp_us_per_req", "  Baton's XDP program us per request (BPF stats)", "%.2f"),
     ("http_close_snat_busy", "  SYNs Baton dropped: no free SNAT port (drop_snat_busy)", "%.0f"),
-    ("http_close_proc_us_per_req", "  HAProxy process CPU us per request", "%.1f"),
+    ("http_close_proc_us_per_req", "  process CPU us per request (HAProxy; baton-l7, polling included)", "%.1f"),
+    ("http_close_own_us_per_req", "  load balancer's own CPU us per request (process + XDP program)", "%.2f"),
     ("http_close_paws_total", "  backends' PAWS rejects so far (NAT reusing a 4-tuple in TIME_WAIT)", "%.0f"),
     ("iperf_gbps", "iperf3 TCP Gbit/s (one stream)", "%.2f"),
-    ("rss_kib", "memory: process RSS KiB", "%.0f"),
+    ("vhost_routing_ok", "Host routing as configured (1: checked before the runs)", "%.0f"),
+    ("rss_kib", "memory: process RSS KiB (batond; HAProxy; baton-l7)", "%.0f"),
+    ("batond_rss_kib", "memory: batond RSS KiB next to baton-l7", "%.0f"),
     ("map_memlock_kib", "memory: BPF maps KiB (outer maps, memlock)", "%.0f"),
     ("conntrack_entries", "conntrack entries left after the runs", "%.0f"),
 ]
@@ -181,21 +228,21 @@ if shutil.which("gnuplot"):
         ("http_rps", "HTTP requests/s", [("http_ka_rps", "keep-alive"), ("http_close_rps", "new connection")]),
         ("http_lat", "HTTP p99 latency (us)", [("http_ka_p99_us", "keep-alive p99"), ("http_close_p99_us", "new connection p99")]),
         ("cpu", "CPU us per HTTP request (all CPUs)", [("http_ka_cpu_us_per_req", "keep-alive"), ("http_close_cpu_us_per_req", "new connection")]),
+        ("cpu_own", "own CPU us per HTTP request (process + XDP program)", [("http_ka_own_us_per_req", "keep-alive"), ("http_close_own_us_per_req", "new connection")]),
         ("iperf", "iperf3 Gbit/s", [("iperf_gbps", "one TCP stream")]),
     ]
     ok = subprocess.run(["gnuplot", "-e", "set terminal pngcairo"], capture_output=True)
     term = "pngcairo size 800,450" if ok.returncode == 0 and not ok.stderr else "png size 800,450"
-    for name, title, cols in groups:
-        systems = [s for s in present if any(get(s, k) is not None for k, _ in cols)]
-        if not systems:
-            continue
+
+    def plot(name, title, cols, rows, extra=""):
+        """A clustered bar chart: one cluster per row (label, values), a bar per column."""
         dat = os.path.join(out, name + ".dat")
         with open(dat, "w") as f:
-            f.write("system " + " ".join('"%s"' % c[1] for c in cols) + "\n")
-            for s in systems:
-                f.write('"%s" ' % NAMES[s] + " ".join(
-                    str(get(s, k)) if get(s, k) is not None else "0" for k, _ in cols) + "\n")
-        plot = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2})"
+            f.write("x " + " ".join('"%s"' % c for c in cols) + "\n")
+            for label, values in rows:
+                f.write('"%s" ' % label + " ".join(
+                    str(v) if v is not None else "0" for v in values) + "\n")
+        bars = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2})"
                          for i in range(len(cols)))
         script = f"""set terminal {term}
 set output '{os.path.join(out, name + ".png")}'
@@ -207,9 +254,24 @@ set boxwidth 0.9
 set grid ytics
 set yrange [0:*]
 set key top right
-plot {plot}
+{extra}
+plot {bars}
 """
         r = subprocess.run(["gnuplot"], input=script.encode(), capture_output=True)
         if r.returncode != 0:
             print("gnuplot failed for %s: %s" % (name, r.stderr.decode()[:300]), file=sys.stderr)
+
+    for name, title, cols in groups:
+        systems = [s for s in present if any(get(s, k) is not None for k, _ in cols)]
+        if systems:
+            plot(name, title, [c[1] for c in cols], [(NAMES[s], [get(s, k) for k, _ in cols]) for s in systems])
+    # Ratios to HAProxy in the same run: Baton / mode tcp, the L7 lane / mode http
+    pairs = [(a, b) for a, b in PAIRS if any(f"{a}/{b} {k}" in ratios for k, _ in VS)]
+    rows = [(label, [ratios.get(f"{a}/{b} {k}") for a, b in pairs]) for k, label in VS
+            if any(f"{a}/{b} {k}" in ratios for a, b in pairs)]
+    if rows:
+        plot("vs_haproxy", "ratio to HAProxy, same run (> 1: more req/s, CPU, p99)",
+             [f"{NAMES[a]} / {NAMES[b]}" for a, b in pairs], rows,
+             "set key below\nset xtics rotate by -30\n"
+             "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2")
 print("report: %s/summary.md, summary.json, *.png" % out)

@@ -5,10 +5,10 @@
 # topology (client -> lb namespace -> 3 nginx backends). wrk, 1 thread, 50 connections,
 # keep-alive and one new connection per request ("Connection: close"); requests/s and CPU
 # per request (all CPUs, from /proc/stat), and the ratio Baton / HAProxy.
-# usage: bench_l7.sh BATOND BATON_L7 [SECONDS]
+# usage: bench_l7.sh BATOND BATON_L7 [SECONDS]   (BENCH_L7_X=N: netns index, 61)
 set -uo pipefail
 source "$(dirname "$0")/../tests/netns/lib.sh"
-bt_init l7bench 61 "${1:-}"
+bt_init l7bench "${BENCH_L7_X:-61}" "${1:-}"
 L7=${2:-}
 DUR=${3:-5}
 [ -n "$L7" ] && [ -x "$L7" ] || bt_skip "baton-l7 not built"
@@ -80,22 +80,25 @@ sleep 1
 
 busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 hz=$(getconf CLK_TCK)
-run() { # run URL MODE -> "reqs/s us/req"
+run() { # run URL MODE -> "2xx reqs/s us/req non-2xx": answers other than 2xx/3xx (a 503
+	# of the lane) are not counted in the rate
 	local hdr=(-H "Host: a.example") b0 b1 out rps
 	[ "$2" = close ] && hdr+=(-H "Connection: close")
 	b0=$(busy)
 	out=$(bt_ns "$BT_CL" wrk -t1 -c50 -d"${DUR}s" "${hdr[@]}" "$1" 2>&1)
 	echo "$out" >>"$BT_RUN/wrk.log"
 	b1=$(busy)
-	rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
-	awk -v r="$rps" -v b=$((b1 - b0)) -v hz="$hz" -v d="$DUR" \
-		'BEGIN { printf "%.0f %.1f\n", r, (r > 0 ? 1e6 * b / hz / (r * d) : 0) }'
+	rps=$(echo "$out" | awk '/Requests\/sec/ { r = $2 } /requests in/ { n = $1 }
+		/Non-2xx/ { bad = $NF } END { print (n ? r * (n - bad) / n : 0), bad + 0 }')
+	awk -v r="${rps% *}" -v bad="${rps#* }" -v b=$((b1 - b0)) -v hz="$hz" -v d="$DUR" \
+		'BEGIN { printf "%.0f %.1f %d\n", r, (r > 0 ? 1e6 * b / hz / (r * d) : 0), bad }'
 }
-printf "%-12s %-9s %10s %12s\n" system mode "req/s" "CPU us/req"
+printf "%-12s %-9s %10s %12s %8s\n" system mode "req/s" "CPU us/req" "non-2xx"
 for mode in keepalive close; do
-	read -r b_rps b_cpu <<<"$(run "http://$BT_VIP4/" $mode)"
-	read -r h_rps h_cpu <<<"$(run "http://$BT_V4NET.1.1:8080/" $mode)"
-	printf "%-12s %-9s %10s %12s\n%-12s %-9s %10s %12s\n" baton-l7 $mode "$b_rps" "$b_cpu" haproxy $mode "$h_rps" "$h_cpu"
+	read -r b_rps b_cpu b_bad <<<"$(run "http://$BT_VIP4/" $mode)"
+	read -r h_rps h_cpu h_bad <<<"$(run "http://$BT_V4NET.1.1:8080/" $mode)"
+	printf "%-12s %-9s %10s %12s %8s\n%-12s %-9s %10s %12s %8s\n" baton-l7 $mode "$b_rps" \
+		"$b_cpu" "$b_bad" haproxy $mode "$h_rps" "$h_cpu" "$h_bad"
 	awk -v a="$b_rps" -v b="$h_rps" -v c="$b_cpu" -v d="$h_cpu" -v m=$mode \
 		'BEGIN { printf "ratio %s: req/s x%.2f, CPU per request x%.2f (Baton / HAProxy)\n", m, (b ? a / b : 0), (d ? c / d : 0) }'
 done

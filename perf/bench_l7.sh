@@ -34,11 +34,7 @@ EOF
 	bt_bg "$BT_PREFIX-b$i" nginx -c "$BT_RUN/nginx$i/nginx.conf" -g "daemon off;" \
 		>"$BT_RUN/nginx$i.log" 2>&1
 done
-LANE=$BT_PREFIX-lane
-bt_ns_new "$LANE"
-ip -n "$BT_LB" link add l0 type veth peer name l1 netns "$LANE" || bt_fail "veth l0"
-ip -n "$BT_LB" link set l0 up
-ip -n "$LANE" link set l1 up
+bt_l7_lane
 B=$BT_V4NET.2.1
 cat >"$BT_RUN/config.json" <<EOF
 {"services": [

@@ -18,16 +18,8 @@ command -v curl >/dev/null || bt_skip "curl not installed"
 bt_topology 1
 bt_bg "$BT_PREFIX-b1" "$BT_PY" "$BT_LIB_DIR/l7_backend.py" --name b1 --port "$(bt_backend_port 1)" \
 	>"$BT_RUN/backend1.log" 2>&1
-deadline=$((SECONDS + 10))
-until bt_ns "$BT_PREFIX-b1" ss -Hltn "sport = :$(bt_backend_port 1)" | grep -q LISTEN; do
-	[ $SECONDS -lt $deadline ] || bt_fail "backend b1 did not start"
-	sleep 0.1
-done
-LANE=$BT_PREFIX-lane
-bt_ns_new "$LANE"
-ip -n "$BT_LB" link add l0 type veth peer name l1 netns "$LANE" || bt_fail "veth l0"
-ip -n "$BT_LB" link set l0 up
-ip -n "$LANE" link set l1 up
+bt_wait_listen "$BT_PREFIX-b1" "$(bt_backend_port 1)" "backend b1"
+bt_l7_lane
 cat >"$BT_RUN/config.json" <<EOF
 {"services": [
  {"name": "app1", "vip": "$BT_VIP4", "port": 80, "protocol": "tcp", "mode": "http",

@@ -57,6 +57,7 @@
 #define STICKY_MAX 1024	 /* backends per table a sticky cookie can name */
 #define STICKY_TTL_MS 1000
 #define RESP_WAIT_MS 30000 /* a response head later than this goes on without Set-Cookie */
+#define REUSE_MS 1000	 /* a leg port is free this long after its flow closed */
 
 struct opts {
 	const char *lane;
@@ -536,6 +537,26 @@ static int pick_backend(struct conn *c, const struct baton_l7_route *r)
 	return -1;
 }
 
+/*
+ * Remove the reply entry rk (f) of a finished leg, and its client's forward entry unless
+ * that client port has since been spliced to another leg.
+ */
+static void flow_forget(const struct baton_flow_key *rk, const struct baton_flow *f)
+{
+	struct baton_flow_key ck = { .proto = rk->proto, .family = rk->family };
+	struct baton_flow fwd;
+
+	memcpy(ck.saddr, f->daddr, 16);
+	memcpy(ck.daddr, f->saddr, 16);
+	ck.sport = f->dport;
+	ck.dport = f->sport;
+	bpf_map_delete_elem(g.fd_flows, rk);
+	if ((f->flags & BATON_FLOW_F_REPLY) && bpf_map_lookup_elem(g.fd_flows, &ck, &fwd) == 0 &&
+	    fwd.sport == rk->dport && fwd.dport == rk->sport &&
+	    memcmp(fwd.saddr, rk->daddr, 16) == 0 && memcmp(fwd.daddr, rk->saddr, 16) == 0)
+		bpf_map_delete_elem(g.fd_flows, &ck);
+}
+
 /* A source port of the l7 range free towards this backend (no live conn, no flow). */
 static int pick_lport(struct conn *c)
 {
@@ -556,13 +577,24 @@ static int pick_lport(struct conn *c)
 		memcpy(fk.daddr, k.b, 16);
 		fk.sport = k.ap;
 		fk.dport = k.bp;
-		/* A flow entry holds the port until it closed (+ its grace) or went idle. */
+		/*
+		 * A flow entry holds the port until it has been closing for REUSE_MS (or went
+		 * idle). Not for all of --tcp-close: that would cap new connections at the
+		 * range's size per backend per tcp-close (about 450/s by default). The backend
+		 * may still hold the port in TIME_WAIT, which the clock-driven leg ISN gets
+		 * through. The old entries go first: XDP would pass the backend's SYN|ACK on
+		 * by the old reply entry, and the old client's stragglers must not reach the
+		 * new leg (without an entry they end in the lane, dropped).
+		 */
 		if (bpf_map_lookup_elem(g.fd_flows, &fk, &f) == 0) {
-			uint64_t now = mono_ns();
+			uint64_t now = mono_ns(), reuse = g.cfg.tcp_close_ns;
 
-			if (!(f.closing_ns && now - f.closing_ns > g.cfg.tcp_close_ns) &&
+			if (reuse > REUSE_MS * 1000000ull)
+				reuse = REUSE_MS * 1000000ull;
+			if (!(f.closing_ns && now - f.closing_ns > reuse) &&
 			    now - f.last_seen_ns <= g.cfg.tcp_idle_ns)
 				continue;
+			flow_forget(&fk, &f);
 		}
 		return 0;
 	}

@@ -279,6 +279,25 @@ bt_plug() {
 
 bt_backend_addr4() { echo "$BT_V4NET.2.1$1"; }
 bt_backend_addr6() { echo "$BT_V6NET:2::1$1"; }
+# bt_wait_listen NS PORT WHAT: until a TCP listener on PORT in NS (10 s, else fail)
+bt_wait_listen() {
+	local deadline=$((SECONDS + 10))
+	until bt_ns "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN; do
+		[ $SECONDS -lt $deadline ] || bt_fail "$3 did not start (nothing listens on $1:$2)"
+		sleep 0.1
+	done
+}
+
+# bt_l7_lane: the L7 lane, veth l0 in the load balancer namespace and its peer l1 alone
+# in namespace $BT_PREFIX-lane (baton-l7's af_xdp port); LANE names that namespace.
+bt_l7_lane() {
+	LANE=$BT_PREFIX-lane
+	bt_ns_new "$LANE"
+	ip -n "$BT_LB" link add l0 type veth peer name l1 netns "$LANE" || bt_fail "veth l0"
+	ip -n "$BT_LB" link set l0 up
+	ip -n "$LANE" link set l1 up
+}
+
 bt_backend_port() { echo $((31000 + $1)); }
 bt_backend_udp_port() { echo $((32000 + $1)); }
 

@@ -31,19 +31,12 @@ for i in 1 2 3; do
 		>"$BT_RUN/backend$i.log" 2>&1
 done
 for i in 1 2 3; do
-	deadline=$((SECONDS + 10))
-	until bt_ns "$BT_PREFIX-b$i" ss -Hltn "sport = :$(bt_backend_port "$i")" | grep -q LISTEN; do
-		[ $SECONDS -lt $deadline ] || bt_fail "backend b$i did not start"
-		sleep 0.1
-	done
+	bt_wait_listen "$BT_PREFIX-b$i" "$(bt_backend_port "$i")" "backend b$i"
 done
 
 # The lane: l0 in the load balancer (Baton's program), l1 alone in its own namespace
 # (baton-l7's af_xdp port; nothing there can route a stray lane packet).
-bt_ns_new "$LANE"
-ip -n "$BT_LB" link add l0 type veth peer name l1 netns "$LANE" || bt_fail "veth l0"
-ip -n "$BT_LB" link set l0 up
-ip -n "$LANE" link set l1 up
+bt_l7_lane
 
 B1=$(bt_backend_addr4 1) B2=$(bt_backend_addr4 2) B3=$(bt_backend_addr4 3)
 cat >"$BT_RUN/config.json" <<EOF

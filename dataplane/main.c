@@ -57,7 +57,7 @@
 #define STICKY_MAX 1024	 /* backends per table a sticky cookie can name */
 #define STICKY_TTL_MS 1000
 #define RESP_WAIT_MS 30000 /* a response head later than this goes on without Set-Cookie */
-#define REUSE_MS 1000	 /* a leg port is free this long after its flow closed */
+#define REUSE_MS 1000	   /* a leg port is free this long after its flow closed */
 
 struct opts {
 	const char *lane;

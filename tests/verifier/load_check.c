@@ -16,6 +16,7 @@
  * On a failed load libbpf's warning carries the verifier log (stderr, via log.c).
  * Exits 0 only when every step passed.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -82,6 +83,15 @@ static int report_maps(struct bpf_object *obj)
 	return bad == 0 ? 0 : -1;
 }
 
+/*
+ * libbpf's messages whole on stderr: batond's logger (log.c) cuts long lines, and the
+ * verifier log of a failed load is one message of any length.
+ */
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
 static int on_neigh_req(void *ctx, void *data, size_t len)
 {
 	(void)ctx, (void)data, (void)len;
@@ -92,11 +102,11 @@ static int on_neigh_req(void *ctx, void *data, size_t len)
 static int test_run(int prog_fd)
 {
 	static const unsigned char frame[54] = {
-		0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00,	      /* Ethernet */
-		0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 9, 0, 1,      /* IPv4 ... */
-		10, 0, 0, 100,						      /* VIP */
-		0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, /* TCP SYN */
-		0xff, 0, 0, 0, 0,
+		0x02, 0,    0, 0,   0, 1, 0x02, 0, 0,  0, 0, 2, 0x08, 0x00,	     /* Ethernet */
+		0x45, 0,    0, 40,  0, 1, 0x40, 0, 64, 6, 0, 0, 10,   9,    0,	  1, /* IPv4 ... */
+		10,   0,    0, 100,						     /* VIP */
+		0x9c, 0x40, 0, 80,  0, 0, 0,	1, 0,  0, 0, 0, 0x50, 0x02, 0xff,    /* TCP SYN */
+		0xff, 0,    0, 0,   0,
 	};
 	unsigned char out[256];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
@@ -124,7 +134,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s OBJECT SERVICES.json\n", argv[0]);
 		return 2;
 	}
-	log_route_libbpf();
+	libbpf_set_print(print_libbpf);
 	uname(&u);
 	printf("VERIFIER: kernel %s %s\n", u.release, u.version);
 

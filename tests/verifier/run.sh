@@ -28,6 +28,7 @@ timeout_s=${BATON_VERIFIER_TIMEOUT:-400}
 qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 busybox=$(command -v busybox) || skip "busybox not found (apt-get install busybox-static)"
 
+mkdir -p "$cache"
 tmp=$(mktemp -d /tmp/baton-verifier.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -106,19 +107,29 @@ timeout --kill-after=10 "$timeout_s" "$qemu" -accel "$accel" -m 512 -smp 1 \
 	rc=$?
 elapsed=$(($(date +%s) - start))
 
-cat "$tmp/serial.log" 2>/dev/null || true
+# The whole console stays in CACHE_DIR; a failed load's verifier log can be long, so
+# only its last lines (where the verifier says why) are shown here.
+tr -d '\r' <"$tmp/serial.log" >"$cache/serial.log" 2>/dev/null || true
+awk '/-- BEGIN PROG LOAD LOG --/ { inlog = 1; n = 0 }
+	inlog { buf[n++ % 80] = $0 }
+	/-- END PROG LOAD LOG --/ {
+		inlog = 0
+		print "(verifier log: its last lines; all of it in '"$cache"'/serial.log)"
+		for (i = (n > 80 ? n - 80 : 0); i < n; i++) print buf[i % 80]
+		next
+	}
+	!inlog' "$cache/serial.log"
 echo "qemu ($accel) exited with $rc after ${elapsed}s"
 [ "$rc" -eq 124 ] && {
 	echo "FAIL: the guest did not finish within ${timeout_s}s"
 	exit 1
 }
-tr -d '\r' <"$tmp/serial.log" >"$tmp/out"
-grep -q '^VERIFIER: RESULT PASS' "$tmp/out" || {
+grep -q '^VERIFIER: RESULT PASS' "$cache/serial.log" || {
 	echo "FAIL: the guest did not report every program and step loaded (see above)"
 	exit 1
 }
-grep -q '^VERIFIER: prog .* ok ' "$tmp/out" || {
+grep -q '^VERIFIER: prog .* ok ' "$cache/serial.log" || {
 	echo "FAIL: no program reported"
 	exit 1
 }
-echo "PASS: $(grep '^VERIFIER: kernel' "$tmp/out" | cut -d' ' -f3) verified and ran every program"
+echo "PASS: $(grep '^VERIFIER: kernel' "$cache/serial.log" | cut -d' ' -f3) verified and ran every program"

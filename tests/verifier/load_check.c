@@ -12,12 +12,13 @@
  *   datapath_attach   generic XDP on lo, datapath_l2_announce on lo
  *   BPF_PROG_TEST_RUN one frame through the loaded program
  *
- * Usage: load_check OBJECT SERVICES.json
+ * Usage: BATON_VERIFIER_GUEST=1 load_check OBJECT SERVICES.json (in the guest only)
  * On a failed load libbpf's warning carries the verifier log (stderr, via log.c).
  * Exits 0 only when every step passed.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
@@ -132,6 +133,12 @@ int main(int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s OBJECT SERVICES.json\n", argv[0]);
+		return 2;
+	}
+	/* It attaches to lo and pins in /sys/fs/bpf: only in run.sh's guest, never a host. */
+	if (getenv("BATON_VERIFIER_GUEST") == NULL) {
+		fprintf(stderr, "%s: runs only inside tests/verifier/run.sh's qemu guest\n",
+			argv[0]);
 		return 2;
 	}
 	libbpf_set_print(print_libbpf);

@@ -30,6 +30,10 @@ timeout_s=${BATON_VERIFIER_TIMEOUT:-400}
 
 qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 busybox=$(command -v busybox) || skip "busybox not found (apt-get install busybox-static)"
+if [ -n "$test_xdp" ]; then
+	command -v ip >/dev/null || skip "iproute2's ip not found (test_xdp needs it)"
+	command -v dash >/dev/null || skip "dash not found (test_xdp's system() needs a /bin/sh)"
+fi
 
 mkdir -p "$cache"
 tmp=$(mktemp -d /tmp/baton-verifier.XXXXXX)

@@ -11,6 +11,7 @@
 #   TEST_XDP: tests/bpf's test_xdp, run in the guest too (its veth pairs need veth.ko,
 #   taken from the same kernel package, and iproute2's ip from the host)
 #   BATON_VERIFIER_KERNEL=/path/to/vmlinuz   boot that kernel instead
+#   BATON_VERIFIER_VETH=/path/to/veth.ko     its veth module (none: veth built in)
 #   BATON_VERIFIER_TIMEOUT=SECONDS           bound on the guest's run (default 400)
 # The kernel is fetched once (apt-get download + dpkg-deb, nothing installed) into
 # CACHE_DIR. Exits 77 (skipped) without qemu, busybox or a kernel.
@@ -91,7 +92,9 @@ if [ -n "$test_xdp" ]; then
 	# system("ip ...") through busybox's sh would run its own ip applet: dash instead.
 	rm "$root/bin/sh"
 	copy_with_libs "$(command -v dash)" bin/sh
-	[ -z "${BATON_VERIFIER_KERNEL:-}" ] && cp "$cache/veth.ko" "$root/veth.ko"
+	if [ -n "${BATON_VERIFIER_VETH:-}" ] || [ -z "${BATON_VERIFIER_KERNEL:-}" ]; then
+		cp "${BATON_VERIFIER_VETH:-$cache/veth.ko}" "$root/veth.ko"
+	fi
 fi
 cp "$bpf_o" "$root/baton.bpf.o"
 cp "$services" "$root/services.json"

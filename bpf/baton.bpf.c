@@ -751,6 +751,12 @@ backend:
 		return drop(BATON_R_DROP_SNAT_EXHAUSTED, p);
 	per_cpu = (range - cpu + ncpu - 1) / ncpu;
 
+	/*
+	 * Unrolled: clang rotates this loop so that its back edge is a fall-through, which
+	 * the verifiers before 6.2 (check_cfg: loop_ok only on jumps) reject as "back-edge
+	 * from insn N to N+1" (tests/verifier, docs/xdp.md).
+	 */
+#pragma unroll
 	for (int i = 0; i < SNAT_PROBES; i++) {
 		__u32 port = cfg->snat_port_min + cpu + (*cur % per_cpu) * ncpu;
 		struct baton_flow *old;

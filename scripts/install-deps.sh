@@ -20,6 +20,10 @@ packages=(
 	iproute2 iputils-ping ethtool curl python3 procps util-linux kmod openssl
 	# the API tests read its JSON; BIRD checks the VIP route includes (tests/vip)
 	jq bird2
+	# the verifier test (tests/verifier): an older kernel under qemu, busybox for its
+	# initramfs. The kernel itself is not installed: the test fetches Debian's 6.1 image
+	# once into BUILD/verifier-cache with apt-get download.
+	qemu-system-x86 busybox-static
 	# benchmarks (perf/): DPDK for baton-pktgen, the peers and the load tools of perf/suite.sh
 	iptables haproxy nginx-light wrk iperf3 gnuplot-nox
 )

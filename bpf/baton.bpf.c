@@ -555,6 +555,63 @@ static __always_inline int syn_port_free(const struct baton_flow_key *rkey,
 	return fwd_moved(fwd, rkey);
 }
 
+/*
+ * A SYN on the tuple of a client's closed flow (conntrack's rule for a SYN on a
+ * TIME_WAIT entry): that flow's SNAT port and backend, noted for new_flow() from the
+ * old forward entry before it is deleted or replaced.
+ */
+static __always_inline void note_reuse(struct pkt *p, const struct baton_flow *f)
+{
+	p->reuse_port = f->sport;
+	p->reuse_bid = f->backend_id;
+}
+
+/*
+ * May the client in k (a forward key) take the SNAT port of its previous flow again,
+ * inside port_reuse_ns? Only if the reply entry there is gone or still that same
+ * client's (addresses and ports of k), and no longer open: dead, or closing.
+ */
+static __always_inline int reuse_entry_ok(const struct baton_flow *r,
+					  const struct baton_flow_key *k, int live)
+{
+	if (live && !r->closing_ns)
+		return 0;
+	return r->dport == k->sport && r->sport == k->dport &&
+	       ((r->daddr[0] ^ k->saddr[0]) | (r->daddr[1] ^ k->saddr[1]) |
+		(r->daddr[2] ^ k->saddr[2]) | (r->daddr[3] ^ k->saddr[3]) |
+		(r->saddr[0] ^ k->daddr[0]) | (r->saddr[1] ^ k->daddr[1]) |
+		(r->saddr[2] ^ k->daddr[2]) | (r->saddr[3] ^ k->daddr[3])) == 0;
+}
+
+/*
+ * The client reopens the tuple of a closed flow (it reuses its port) and Maglev picks
+ * that flow's backend (bid) again: its old SNAT port, even inside port_reuse_ns, if
+ * nobody else took it since (reuse_entry_ok) and it is still this CPU's. The backend
+ * then sees exactly the 4-tuple of the previous connection, from the same client TCP
+ * stack (same ISN and timestamp clocks), so its TIME_WAIT accepts the SYN as it would
+ * without a load balancer; Linux conntrack does the same for NAT (a SYN on a
+ * TIME_WAIT entry reopens it, mapping unchanged). Another client never gets a port
+ * inside the guard. Returns 1 with rkey->dport set to that port, else 0.
+ * Not inlined: inlined, it cost new_flow() a spill slot, and baton_xdp's stack plus
+ * its deepest subprogram's (handle_ns) is at the verifier's 512-byte limit.
+ */
+static __noinline int snat_reuse(struct pkt *p, struct baton_flow_key *rkey,
+				 const struct baton_config *cfg, __u64 now, __u32 bid)
+{
+	struct baton_flow *old;
+	__u32 port = ntohs_bounded(p->reuse_port), ncpu = cfg->nr_cpus ? cfg->nr_cpus : 1;
+
+	if (p->reuse_bid != bid || port < cfg->snat_port_min || port > cfg->snat_port_max ||
+	    (port - cfg->snat_port_min) % ncpu != bpf_get_smp_processor_id() % ncpu)
+		return 0;
+	rkey->dport = p->reuse_port;
+	old = bpf_map_lookup_elem(&flows, rkey);
+	if (old != NULL && !reuse_entry_ok(old, &p->key, flow_live(old, cfg, IPPROTO_TCP, now)))
+		return 0;
+	old = bpf_map_lookup_elem(&syn_flows, rkey);
+	return old == NULL || reuse_entry_ok(old, &p->key, syn_live(old, cfg, now));
+}
+
 /* One's complement sum of n 16-bit words at p (bounded, unrolled). */
 static __always_inline __u32 csum_words(const __u16 *w, int n, __u32 sum)
 {
@@ -737,6 +794,10 @@ backend:
 	rkey.proto = p->key.proto;
 	rkey.family = p->key.family;
 
+	/* The client reopens a closed flow's tuple: that flow's port, if it may. */
+	if (p->reuse_port && snat_reuse(p, &rkey, cfg, now, bid))
+		goto snat_found;
+
 	/*
 	 * SNAT port: this CPU's share of the range, walked in order per backend, so a port
 	 * comes back towards a backend as late as possible (its TIME_WAIT, PAWS).
@@ -785,7 +846,7 @@ backend:
 	}
 	if (!found)
 		return drop(BATON_R_DROP_SNAT_EXHAUSTED, p);
-
+snat_found:
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (sc == NULL)
 		return drop(BATON_R_DROP_FLOW_INSERT, p);
@@ -956,7 +1017,10 @@ static __always_inline int handle_l4(struct xdp_md *ctx, struct pkt *p)
 			goto fwd;
 		/* A SYN on a closing flow: the client reuses its port for a new connection,
 		 * which starts embryonic; the old entry must not catch its ACK. */
+		note_reuse(p, f);
 		bpf_map_delete_elem(&flows, &p->key);
+	} else if (syn && f != NULL && f->closing_ns && !(f->flags & BATON_FLOW_F_REPLY)) {
+		note_reuse(p, f); /* closed longer than tcp_close_ns ago */
 	}
 	if (is_l7_leg(p, cfg))
 		return to_lane(p, cfg);

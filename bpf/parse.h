@@ -65,6 +65,10 @@ struct pkt {
 	void *l4;
 	struct baton_flow_key key; /* 5-tuple as it arrived */
 	__u8 tcp_flags; /* TCP: the flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10) */
+	/* A SYN reopening the tuple of a closed flow: that flow's SNAT port (0: none) and
+	 * backend (handle_l4() -> new_flow()); in what was padding, so no stack grows. */
+	__be16 reuse_port;
+	__u32 reuse_bid;
 };
 
 #define TCP_FIN 0x01

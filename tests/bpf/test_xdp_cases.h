@@ -80,12 +80,12 @@ static int chk_both_fin(const struct xdp_case *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* After an RST on the second flow (slot 1): both closing at once. */
+/* After an RST on the second flow (again slot 0's port): both closing at once. */
 static int chk_rst(const struct xdp_case *c, char *err, size_t errlen)
 {
 	struct baton_flow fwd, rep;
 
-	if (get_tcp4_pair(41000, 1, &fwd, &rep, err, errlen))
+	if (get_tcp4_pair(41000, 0, &fwd, &rep, err, errlen))
 		return -1;
 	if (fwd.closing_ns == 0 || rep.closing_ns == 0)
 		errf(err, errlen, "after RST closing_ns forward %llu reply %llu, want both set",
@@ -943,17 +943,17 @@ static const struct xdp_case close_cases[] = {
 	  .reason = BATON_R_FWD_TX,
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4 },
-	{ .desc = "SYN from the same client port: new flow with a different SNAT port",
+	{ .desc = "SYN from the same client port, same backend: the closing flow's SNAT port",
 	  .in = { SYN4(41000) },
 	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(1)) },
+	  .out = { SYN4_OUT(SNAT(0)) },
 	  .reason = BATON_R_FWD_TX,
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4,
 	  .new_flow = true,
 	  .chk = CHK_FLOW },
 	{ .desc = "reply of the new flow goes to the client",
-	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(1), TH_SYN | TH_ACK), .seq = 9000,
+	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(0), TH_SYN | TH_ACK), .seq = 9000,
 		  .ack = 1001 },
 	  .action = XDP_TX,
 	  .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, 80, 41000, TH_SYN | TH_ACK), .seq = 9000,
@@ -961,7 +961,7 @@ static const struct xdp_case close_cases[] = {
 	  .reason = BATON_R_FWD_TX,
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4 },
-	{ .desc = "late FIN of the old flow to its SNAT port is still forwarded (grace)",
+	{ .desc = "late FIN of the old flow to that SNAT port is still forwarded (grace)",
 	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(0), TH_FIN | TH_ACK), SEQ_B(1) },
 	  .action = XDP_TX,
 	  .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, 80, 41000, TH_FIN | TH_ACK), SEQ_B(1) },
@@ -971,15 +971,15 @@ static const struct xdp_case close_cases[] = {
 	{ .desc = "client RST: forwarded, both entries closing at once",
 	  .in = { FROM_CLIENT, TCP4(CLIENT4, VIP4, 41000, 80, TH_RST | TH_ACK), SEQ_C(1) },
 	  .action = XDP_TX,
-	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, SNAT(1), 8080, TH_RST | TH_ACK), SEQ_C(1) },
+	  .out = { TO_BE1, TCP4(SNAT4, BE1_4, SNAT(0), 8080, TH_RST | TH_ACK), SEQ_C(1) },
 	  .reason = BATON_R_FWD_TX,
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4,
 	  .check = chk_rst },
-	{ .desc = "SYN after the RST: a third SNAT port",
+	{ .desc = "SYN after the RST of a handshake (no entry in flows): another SNAT port",
 	  .in = { SYN4(41000) },
 	  .action = XDP_TX,
-	  .out = { SYN4_OUT(NEWSNAT(2)) },
+	  .out = { SYN4_OUT(NEWSNAT(1)) },
 	  .reason = BATON_R_FWD_TX,
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4,
@@ -1253,6 +1253,112 @@ static const struct xdp_case reuse_short_cases[] = {
 	  .new_flow = true,
 	  .reuse_ok = true,
 	  .chk = CHK_FLOW },
+};
+
+/*
+ * A client reopening its own tuple (conntrack's rule): 4 ports, 2 CPUs, CPU 0 owns 2;
+ * a closed flow stays in its grace for 200 ms, its port guarded for 70 s.
+ */
+static void setup_reuse_client(void)
+{
+	setup_reuse(false);
+	cfg.tcp_close_ns = 200000000;
+	write_config();
+}
+
+static int step_tcp4_to_be2(const struct xdp_case *c, char *err, size_t errlen)
+{
+	maglev_ready = false; /* the next group's common_setup() puts the tables back */
+	put_maglev(SVC_TCP4, BE_2_TCP4);
+	return 0;
+}
+
+#define C4(cport, fl, n) FROM_CLIENT, TCP4(CLIENT4, VIP4, cport, 80, fl), SEQ_C(n)
+#define B4(slot, fl, n) TCP4(SNAT4, BE1_4, SNAT(slot), 8080, fl), SEQ_C(n)
+#define FWD4(d, in_, out_)                                                           \
+	{                                                                            \
+		.desc = d, .in = { in_ }, .action = XDP_TX, .out = { TO_BE1, out_ }, \
+		.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4          \
+	}
+#define SYNACK_T4(d, cport, slot)                                                                 \
+	{                                                                                         \
+		.desc = d,                                                                        \
+		.in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(slot), TH_SYN | TH_ACK),          \
+			.seq = 5000, .ack = 1001 },                                               \
+		.action = XDP_TX,                                                                 \
+		.out = { TO_CLIENT, TCP4(VIP4, CLIENT4, 80, cport, TH_SYN | TH_ACK), .seq = 5000, \
+			 .ack = 1001 },                                                           \
+		.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4                       \
+	}
+#define REOPEN4(d, cport, slot)                                                             \
+	{                                                                                   \
+		.desc = d, .in = { SYN4(cport) }, .action = XDP_TX,                         \
+		.out = { SYN4_OUT(SNAT(slot)) }, .reason = BATON_R_FWD_TX, .sid = SVC_TCP4, \
+		.bid = BE_1_TCP4, .new_flow = true, .chk = CHK_FLOW                         \
+	}
+#define NEW_BE2(d, cport, slot)                                                                  \
+	{                                                                                        \
+		.desc = d, .in = { SYN4(cport) }, .action = XDP_REDIRECT,                        \
+		.out = { TO_BE2, TCP4(SNAT4, BE2_4, NEWSNAT(slot), 8080, TH_SYN), .seq = 1000 }, \
+		.reason = BATON_R_FWD_REDIRECT, .sid = SVC_TCP4, .bid = BE_2_TCP4,               \
+		.new_flow = true, .reuse_ok = true, .chk = CHK_FLOW                              \
+	}
+#define RST_BE2(cport, slot)                                                                  \
+	{                                                                                     \
+		.desc = "client RST", .in = { C4(cport, TH_RST, 1) }, .action = XDP_REDIRECT, \
+		.out = { TO_BE2, TCP4(SNAT4, BE2_4, SNAT(slot), 8080, TH_RST), SEQ_C(1) },    \
+		.reason = BATON_R_FWD_REDIRECT, .sid = SVC_TCP4, .bid = BE_2_TCP4             \
+	}
+
+static const struct xdp_case reuse_client_cases[] = {
+	NEW_TCP4("client T opens a flow", 45000, 0),
+	SYNACK_T4("its SYN|ACK", 45000, 0),
+	FWD4("its ACK", C4(45000, TH_ACK, 1), B4(0, TH_ACK, 1)),
+	FWD4("client FIN", C4(45000, TH_FIN | TH_ACK, 1), B4(0, TH_FIN | TH_ACK, 1)),
+	{ .desc = "backend FIN (the backend holds TIME_WAIT): both entries closing",
+	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(0), TH_FIN | TH_ACK), SEQ_B(1) },
+	  .action = XDP_TX,
+	  .out = { TO_CLIENT, TCP4(VIP4, CLIENT4, 80, 45000, TH_FIN | TH_ACK), SEQ_B(1) },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4 },
+	FWD4("client's last ACK", C4(45000, TH_ACK, 2), B4(0, TH_ACK, 2)),
+	NEW_TCP4("client U takes this CPU's other port", 45001, 1),
+	SYNACK_T4("U's SYN|ACK", 45001, 1),
+	FWD4("U's ACK: established, its port stays taken", C4(45001, TH_ACK, 1), B4(1, TH_ACK, 1)),
+	REOPEN4("T reopens its tuple in the grace: same backend, same SNAT port", 45000, 0),
+	SYNACK_T4("the new flow's SYN|ACK", 45000, 0),
+	FWD4("its ACK", C4(45000, TH_ACK, 1), B4(0, TH_ACK, 1)),
+	FWD4("client T resets it", C4(45000, TH_RST, 1), B4(0, TH_RST, 1)),
+	{ .desc = "past the grace (entries dead, port guarded) T reopens: same SNAT port",
+	  .sleep_ms = 300,
+	  .in = { SYN4(45000) },
+	  .action = XDP_TX,
+	  .out = { SYN4_OUT(SNAT(0)) },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .new_flow = true,
+	  .chk = CHK_FLOW },
+	FWD4("client T resets the handshake", C4(45000, TH_RST, 1), B4(0, TH_RST, 1)),
+	{ .desc = "another client tuple inside the guard: not T's port, drop_snat_busy",
+	  .sleep_ms = 300,
+	  .in = { SYN4(45002) },
+	  DROP(DROP_SNAT_EXHAUSTED),
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4 },
+	{ .desc = "step: Maglev now sends VIP4:80 to BE2",
+	  .action = CHECK_ONLY,
+	  .check = step_tcp4_to_be2 },
+	NEW_BE2("client V to BE2: one of this CPU's ports", 45003, 2),
+	RST_BE2(45003, 2),
+	NEW_BE2("client W to BE2: the other one", 45004, 3),
+	RST_BE2(45004, 3),
+	{ .desc = "T reopens, now to BE2: its old port is not taken towards BE2, drop_snat_busy",
+	  .in = { SYN4(45000) },
+	  DROP(DROP_SNAT_EXHAUSTED),
+	  .sid = SVC_TCP4,
+	  .bid = BE_2_TCP4 },
 };
 
 /*
@@ -2298,6 +2404,8 @@ static const struct group groups[] = {
 	  sizeof(reuse_long_cases) / sizeof(reuse_long_cases[0]), 0 },
 	{ "reuse-short", setup_reuse_short, reuse_short_cases,
 	  sizeof(reuse_short_cases) / sizeof(reuse_short_cases[0]), 0 },
+	{ "reuse-client", setup_reuse_client, reuse_client_cases,
+	  sizeof(reuse_client_cases) / sizeof(reuse_client_cases[0]), 0 },
 	{ "reuse-oneway", setup_reuse_oneway, reuse_oneway_cases,
 	  sizeof(reuse_oneway_cases) / sizeof(reuse_oneway_cases[0]), 0 },
 	{ "keepalive", setup_keepalive, keepalive_cases,

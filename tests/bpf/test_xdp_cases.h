@@ -1362,6 +1362,45 @@ static const struct xdp_case reuse_client_cases[] = {
 };
 
 /*
+ * The port T's dead entry remembers went to another client X since (T's guard, 10 ms
+ * here, was over) and X's flow just closed: X's guard holds against T as well.
+ */
+static int step_long_reuse(const struct xdp_case *c, char *err, size_t errlen)
+{
+	cfg.port_reuse_ns = 70ull * 1000000000ull;
+	write_config();
+	return 0;
+}
+
+static const struct xdp_case reuse_taken_cases[] = {
+	NEW_TCP4("client T opens a flow", 46000, 0),
+	SYNACK_T4("its SYN|ACK", 46000, 0),
+	FWD4("its ACK", C4(46000, TH_ACK, 1), B4(0, TH_ACK, 1)),
+	FWD4("client T resets it", C4(46000, TH_RST, 1), B4(0, TH_RST, 1)),
+	NEW_TCP4("client U takes this CPU's other port", 46001, 1),
+	SYNACK_T4("U's SYN|ACK", 46001, 1),
+	FWD4("U's ACK: established, its port stays taken", C4(46001, TH_ACK, 1), B4(1, TH_ACK, 1)),
+	{ .desc = "T's guard over: client X gets T's old port",
+	  .sleep_ms = 50,
+	  .in = { SYN4(46002) },
+	  .action = XDP_TX,
+	  .out = { SYN4_OUT(SNAT(0)) },
+	  .reason = BATON_R_FWD_TX,
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4,
+	  .new_flow = true }, /* no CHK_FLOW: flows still holds T's dead reply entry there */
+	FWD4("client X resets it", C4(46002, TH_RST, 1), B4(0, TH_RST, 1)),
+	{ .desc = "step: port_reuse_ns back to 70 s",
+	  .action = CHECK_ONLY,
+	  .check = step_long_reuse },
+	{ .desc = "T reopens its tuple: the port is in X's guard, drop_snat_busy",
+	  .in = { SYN4(46000) },
+	  DROP(DROP_SNAT_EXHAUSTED),
+	  .sid = SVC_TCP4,
+	  .bid = BE_1_TCP4 },
+};
+
+/*
  * One-way UDP (syslog, metrics): the backend never answers, so the reply entry idles
  * out while the forward entry, which still sends from that SNAT port, lives on. The
  * port must stay taken.
@@ -2406,6 +2445,8 @@ static const struct group groups[] = {
 	  sizeof(reuse_short_cases) / sizeof(reuse_short_cases[0]), 0 },
 	{ "reuse-client", setup_reuse_client, reuse_client_cases,
 	  sizeof(reuse_client_cases) / sizeof(reuse_client_cases[0]), 0 },
+	{ "reuse-taken", setup_reuse_short, reuse_taken_cases,
+	  sizeof(reuse_taken_cases) / sizeof(reuse_taken_cases[0]), 0 },
 	{ "reuse-oneway", setup_reuse_oneway, reuse_oneway_cases,
 	  sizeof(reuse_oneway_cases) / sizeof(reuse_oneway_cases[0]), 0 },
 	{ "keepalive", setup_keepalive, keepalive_cases,

@@ -1290,12 +1290,17 @@ static int step_tcp4_to_be2(const struct xdp_case *c, char *err, size_t errlen)
 			 .ack = 1001 },                                                           \
 		.reason = BATON_R_FWD_TX, .sid = SVC_TCP4, .bid = BE_1_TCP4                       \
 	}
-#define REOPEN4(d, cport, slot)                                                             \
+/* A SYN from cport that gets the port of slot (no NEWSNAT: it may be an old one). */
+#define REOPEN4(d, cport, slot, ms, chk_)                                                   \
 	{                                                                                   \
-		.desc = d, .in = { SYN4(cport) }, .action = XDP_TX,                         \
+		.desc = d, .sleep_ms = ms, .in = { SYN4(cport) }, .action = XDP_TX,         \
 		.out = { SYN4_OUT(SNAT(slot)) }, .reason = BATON_R_FWD_TX, .sid = SVC_TCP4, \
-		.bid = BE_1_TCP4, .new_flow = true, .chk = CHK_FLOW                         \
+		.bid = BE_1_TCP4, .new_flow = true, .chk = chk_                             \
 	}
+/* A whole handshake from cport, its SNAT port learned in slot. */
+#define ESTABLISH4(d, cport, slot)                                       \
+	NEW_TCP4(d, cport, slot), SYNACK_T4("its SYN|ACK", cport, slot), \
+		FWD4("its ACK: established", C4(cport, TH_ACK, 1), B4(slot, TH_ACK, 1))
 #define NEW_BE2(d, cport, slot)                                                                  \
 	{                                                                                        \
 		.desc = d, .in = { SYN4(cport) }, .action = XDP_REDIRECT,                        \
@@ -1311,9 +1316,7 @@ static int step_tcp4_to_be2(const struct xdp_case *c, char *err, size_t errlen)
 	}
 
 static const struct xdp_case reuse_client_cases[] = {
-	NEW_TCP4("client T opens a flow", 45000, 0),
-	SYNACK_T4("its SYN|ACK", 45000, 0),
-	FWD4("its ACK", C4(45000, TH_ACK, 1), B4(0, TH_ACK, 1)),
+	ESTABLISH4("client T opens a flow", 45000, 0),
 	FWD4("client FIN", C4(45000, TH_FIN | TH_ACK, 1), B4(0, TH_FIN | TH_ACK, 1)),
 	{ .desc = "backend FIN (the backend holds TIME_WAIT): both entries closing",
 	  .in = { FROM_BE1, TCP4(BE1_4, SNAT4, 8080, SNAT(0), TH_FIN | TH_ACK), SEQ_B(1) },
@@ -1323,23 +1326,14 @@ static const struct xdp_case reuse_client_cases[] = {
 	  .sid = SVC_TCP4,
 	  .bid = BE_1_TCP4 },
 	FWD4("client's last ACK", C4(45000, TH_ACK, 2), B4(0, TH_ACK, 2)),
-	NEW_TCP4("client U takes this CPU's other port", 45001, 1),
-	SYNACK_T4("U's SYN|ACK", 45001, 1),
-	FWD4("U's ACK: established, its port stays taken", C4(45001, TH_ACK, 1), B4(1, TH_ACK, 1)),
-	REOPEN4("T reopens its tuple in the grace: same backend, same SNAT port", 45000, 0),
+	ESTABLISH4("client U takes this CPU's other port (and keeps it)", 45001, 1),
+	REOPEN4("T reopens its tuple in the grace: same backend, same SNAT port", 45000, 0, 0,
+		CHK_FLOW),
 	SYNACK_T4("the new flow's SYN|ACK", 45000, 0),
 	FWD4("its ACK", C4(45000, TH_ACK, 1), B4(0, TH_ACK, 1)),
 	FWD4("client T resets it", C4(45000, TH_RST, 1), B4(0, TH_RST, 1)),
-	{ .desc = "past the grace (entries dead, port guarded) T reopens: same SNAT port",
-	  .sleep_ms = 300,
-	  .in = { SYN4(45000) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(SNAT(0)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true,
-	  .chk = CHK_FLOW },
+	REOPEN4("past the grace (entries dead, port guarded) T reopens: same SNAT port", 45000, 0,
+		300, CHK_FLOW),
 	FWD4("client T resets the handshake", C4(45000, TH_RST, 1), B4(0, TH_RST, 1)),
 	{ .desc = "another client tuple inside the guard: not T's port, drop_snat_busy",
 	  .sleep_ms = 300,
@@ -1373,22 +1367,11 @@ static int step_long_reuse(const struct xdp_case *c, char *err, size_t errlen)
 }
 
 static const struct xdp_case reuse_taken_cases[] = {
-	NEW_TCP4("client T opens a flow", 46000, 0),
-	SYNACK_T4("its SYN|ACK", 46000, 0),
-	FWD4("its ACK", C4(46000, TH_ACK, 1), B4(0, TH_ACK, 1)),
+	ESTABLISH4("client T opens a flow", 46000, 0),
 	FWD4("client T resets it", C4(46000, TH_RST, 1), B4(0, TH_RST, 1)),
-	NEW_TCP4("client U takes this CPU's other port", 46001, 1),
-	SYNACK_T4("U's SYN|ACK", 46001, 1),
-	FWD4("U's ACK: established, its port stays taken", C4(46001, TH_ACK, 1), B4(1, TH_ACK, 1)),
-	{ .desc = "T's guard over: client X gets T's old port",
-	  .sleep_ms = 50,
-	  .in = { SYN4(46002) },
-	  .action = XDP_TX,
-	  .out = { SYN4_OUT(SNAT(0)) },
-	  .reason = BATON_R_FWD_TX,
-	  .sid = SVC_TCP4,
-	  .bid = BE_1_TCP4,
-	  .new_flow = true }, /* no CHK_FLOW: flows still holds T's dead reply entry there */
+	ESTABLISH4("client U takes this CPU's other port (and keeps it)", 46001, 1),
+	/* No CHK_FLOW: the main table still holds T's dead reply entry on that port. */
+	REOPEN4("T's guard over: client X gets T's old port", 46002, 0, 50, 0),
 	FWD4("client X resets it", C4(46002, TH_RST, 1), B4(0, TH_RST, 1)),
 	{ .desc = "step: port_reuse_ns back to 70 s",
 	  .action = CHECK_ONLY,

@@ -1160,13 +1160,17 @@ static const struct xdp_case nosnat_cases[] = {
 
 /* ---- SNAT port reuse: dead entries, closed entries and port_reuse_ns ---- */
 
-/* 4 ports, 2 CPUs: CPU 0 owns 2. TCP closes after 5 ms; UDP idles out after 5 ms. */
+/*
+ * 4 ports, 2 CPUs: CPU 0 owns 2. TCP closes after 5 ms; UDP idles out after 200 ms: the
+ * cases between two UDP packets that must find the flow live take longer than 5 ms on a
+ * loaded machine, and bpf_ktime_get_coarse_ns() moves in jiffies (up to 10 ms).
+ */
 static void setup_reuse(bool short_reuse)
 {
 	cfg.snat_port_min = 30000;
 	cfg.snat_port_max = 30003;
 	cfg.tcp_close_ns = 5000000;
-	cfg.udp_idle_ns = 5000000;
+	cfg.udp_idle_ns = 200000000;
 	cfg.port_reuse_ns = short_reuse ? 10000000 : 70ull * 1000000000ull;
 	write_config();
 }
@@ -1225,7 +1229,7 @@ static const struct xdp_case reuse_long_cases[] = {
 	  .sid = SVC_UDP4,
 	  .bid = BE_1_UDP4 },
 	{ .desc = "once they idled out (dead, never closed) their ports are reused at once",
-	  .sleep_ms = 50,
+	  .sleep_ms = 300,
 	  .in = { FROM_CLIENT, UDP4(CLIENT4, VIP4, 43005, 53), .payload_len = 4 },
 	  .action = XDP_TX,
 	  .out = { TO_BE1, UDP4(SNAT4, BE1_4, NEWSNAT(4), 5353), .payload_len = 4 },

@@ -567,20 +567,27 @@ static __always_inline void note_reuse(struct pkt *p, const struct baton_flow *f
 }
 
 /*
- * May the client in k (a forward key) take the SNAT port of its previous flow again,
- * inside port_reuse_ns? Only if the reply entry there is gone or still that same
- * client's (addresses and ports of k), and no longer open: dead, or closing.
+ * Is the reply entry r the one of the client in k (a forward key)? It sends back to
+ * k's source from k's destination: client address and port, frontend address and port.
  */
-static __always_inline int reuse_entry_ok(const struct baton_flow *r,
-					  const struct baton_flow_key *k, int live)
+static __always_inline int reply_of(const struct baton_flow *r, const struct baton_flow_key *k)
 {
-	if (live && !r->closing_ns)
-		return 0;
 	return r->dport == k->sport && r->sport == k->dport &&
 	       ((r->daddr[0] ^ k->saddr[0]) | (r->daddr[1] ^ k->saddr[1]) |
 		(r->daddr[2] ^ k->saddr[2]) | (r->daddr[3] ^ k->saddr[3]) |
 		(r->saddr[0] ^ k->daddr[0]) | (r->saddr[1] ^ k->daddr[1]) |
 		(r->saddr[2] ^ k->daddr[2]) | (r->saddr[3] ^ k->daddr[3])) == 0;
+}
+
+/*
+ * May the client in k (a forward key) take the SNAT port of its previous flow again,
+ * inside port_reuse_ns? Only if the reply entry there is gone or still that same
+ * client's (reply_of), and no longer open: dead, or closing.
+ */
+static __always_inline int reuse_entry_ok(const struct baton_flow *r,
+					  const struct baton_flow_key *k, int live)
+{
+	return (!live || r->closing_ns) && reply_of(r, k);
 }
 
 /*
@@ -923,14 +930,6 @@ snat_found:
 	if (rewrite(p, fwd) < 0)
 		return drop(BATON_R_DROP_TRUNCATED, p);
 	return send(ctx, p, fwd, 1); /* counts the new flow with the packet */
-}
-
-/* Is the reply entry r the one of the client in k (a forward key)? */
-static __always_inline int reply_of(const struct baton_flow *r, const struct baton_flow_key *k)
-{
-	return r->dport == k->sport && r->sport == k->dport &&
-	       ((r->daddr[0] ^ k->saddr[0]) | (r->daddr[1] ^ k->saddr[1]) |
-		(r->daddr[2] ^ k->saddr[2]) | (r->daddr[3] ^ k->saddr[3])) == 0;
 }
 
 /*

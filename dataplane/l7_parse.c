@@ -408,6 +408,8 @@ int l7_find_cookie(const char *buf, size_t len, const char *name, char *out, siz
 
 		if (eol == NULL)
 			eol = end;
+		if (eol == line || (eol - line == 1 && line[0] == '\r'))
+			break; /* the blank line: the head ends, a body is not looked at */
 		if ((size_t)(eol - line) > 7 && strncasecmp(line, "cookie:", 7) == 0) {
 			v = line + 7;
 			vlen = (size_t)(eol - v);

@@ -68,8 +68,8 @@ int l7_insert_xff(char *buf, size_t len, size_t cap, int family, const void *add
 uint32_t l7_server_id(int family, const void *addr, unsigned int port);
 
 /*
- * The value of the cookie named name in the Cookie header fields of the head
- * buf[0..len) (pass the head length l7_parse_http found): pairs "name=value" separated
+ * The value of the cookie named name in the Cookie header fields of the head at
+ * buf[0..len) (up to its blank line; bytes after it are not read): pairs "name=value" separated
  * by ';' with optional spaces, a value optionally in double quotes; pairs without '='
  * are skipped; the first pair with the name wins, across several Cookie fields.
  * Returns the value's length with the value NUL-terminated in out, or -1: no such

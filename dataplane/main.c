@@ -695,7 +695,6 @@ static void head_complete(struct conn *c)
 	}
 	c->sticky = (r->flags & BATON_L7_R_STICKY) && !c->tls;
 	if (c->sticky) {
-		struct l7_request req;
 		char v[L7_SERVER_ID_LEN + 1];
 		uint8_t ca[17];
 
@@ -703,9 +702,8 @@ static void head_complete(struct conn *c)
 		memcpy(ca, c->ct.saddr, 16);
 		ca[16] = c->ct.family;
 		c->hash = rte_jhash(ca, sizeof(ca), 0); /* no secret: the same after a restart */
-		l7_parse_http((const char *)c->head, c->head_len, &req);
-		c->has_cookie = l7_find_cookie((const char *)c->head, req.head_len,
-					       L7_STICKY_COOKIE, v, sizeof(v)) >= 0 &&
+		c->has_cookie = l7_find_cookie((const char *)c->head, c->head_len, L7_STICKY_COOKIE,
+					       v, sizeof(v)) >= 0 &&
 				l7_parse_server_id(v, &c->cookie) == 0;
 	} else {
 		c->hash = (uint32_t)l7_siphash(&g.key, &c->ct, sizeof(c->ct));
@@ -889,12 +887,6 @@ static void send_head(struct conn *c, uint32_t from)
 	}
 }
 
-/*
- * A segment of a spliced connection that reached the lane anyway (it was queued in the
- * lane while the entries were being written, or is the backend's answer that completed
- * the splice): rewritten by its flow entry exactly as XDP would, FIN/RST bookkeeping
- * included, and sent on. Returns 0, or -1 when there is no entry for it.
- */
 /* s as the flow entry f sends it on (XDP's rewrite: addresses, ports, deltas, window). */
 static void rewrite(const struct l7_seg *s, const struct baton_flow *f, struct l7_seg *out)
 {
@@ -922,6 +914,12 @@ static void rewrite(const struct l7_seg *s, const struct baton_flow *f, struct l
 	}
 }
 
+/*
+ * A segment of a spliced connection that reached the lane anyway (it was queued in the
+ * lane while the entries were being written, or is the backend's answer that completed
+ * the splice): rewritten by its flow entry exactly as XDP would, FIN/RST bookkeeping
+ * included, and sent on. Returns 0, or -1 when there is no entry for it.
+ */
 static int relay(const struct l7_seg *s)
 {
 	struct baton_flow_key k = { .proto = IPPROTO_TCP, .family = s->family }, pk;
@@ -964,6 +962,13 @@ static int relay(const struct l7_seg *s)
 }
 
 /* ---- Sticky: the first response head with Set-Cookie (C_RESP) ---- */
+
+/* The server id (the sticky cookie's value) of c's backend. */
+static uint32_t conn_server_id(const struct conn *c)
+{
+	return l7_server_id(c->ct.family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, c->baddr,
+			    ntohs(c->bport));
+}
 
 /* head[from..rsp_len + sc) to the client, in segments of its MSS. */
 static void resp_send(struct conn *c, uint32_t from)
@@ -1008,10 +1013,8 @@ static void resp_finish(struct conn *c)
 
 	c->resp_done = true;
 	if (l7_response_head((const char *)c->head, c->rsp_len, &status) > 0 && status >= 200) {
-		n = l7_insert_set_cookie(
-			(char *)c->head, c->rsp_len, o.head_max + L7_XFF_MAX,
-			l7_server_id(c->ct.family == BATON_FAMILY_V4 ? AF_INET : AF_INET6, c->baddr,
-				     ntohs(c->bport)));
+		n = l7_insert_set_cookie((char *)c->head, c->rsp_len, o.head_max + L7_XFF_MAX,
+					 conn_server_id(c));
 		c->sc = n > 0 ? (uint32_t)n : 0;
 	}
 	if (c->rsp_len + c->sc == 0) {
@@ -1208,10 +1211,7 @@ static void backend_seg(struct conn *c, const struct l7_seg *s)
 	if (acked < c->head_len || acked > c->head_len)
 		return; /* partly acknowledged: the timer sends the rest */
 	/* Sticky without a cookie for this backend: the response gets Set-Cookie. */
-	if (c->sticky &&
-	    !(c->has_cookie &&
-	      c->cookie == l7_server_id(c->ct.family == BATON_FAMILY_V4 ? AF_INET : AF_INET6,
-					c->baddr, ntohs(c->bport)))) {
+	if (c->sticky && !(c->has_cookie && c->cookie == conn_server_id(c))) {
 		resp_start(c, s);
 		return;
 	}

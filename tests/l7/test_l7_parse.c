@@ -346,6 +346,14 @@ static void test_find_cookie(void **state)
 		cookie("GET / HTTP/1.1\r\nCookie: mesosphere_server_id=0123456789abcde\r\n\r\n", v,
 		       sizeof(v)),
 		15);
+	/* The head ends at its blank line: a Cookie line in the body that follows is not one. */
+	assert_int_equal(cookie("POST / HTTP/1.1\r\nHost: a\r\n\r\nCookie: "
+				"mesosphere_server_id=0a1b2c3d\r\n",
+				v, sizeof(v)),
+			 -1);
+	assert_int_equal(
+		cookie("POST / HTTP/1.0\n\nCookie: mesosphere_server_id=0a1b2c3d\n", v, sizeof(v)),
+		-1);
 	/* Cut short: only what is inside len counts. */
 	assert_int_equal(l7_find_cookie("GET / HTTP/1.1\r\nCookie: mesosphere_server_id=ab", 20,
 					L7_STICKY_COOKIE, v, sizeof(v)),

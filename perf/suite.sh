@@ -308,10 +308,7 @@ EOF
  {"name": "two", "vip": "$VIP", "port": 80, "protocol": "tcp", "mode": "http",
   "vhosts": ["s2.example"], "backends": [{"address": "10.50.3.2", "port": 8080}]}]}
 EOF
-		bt_ns_new "$LANE"
-		ip -n "$LB" link add l0 type veth peer name l1 netns "$LANE" || bt_fail "veth l0"
-		ip -n "$LB" link set l0 up
-		ip -n "$LANE" link set l1 up
+		bt_l7_lane
 		bt_wait_links "$LB,l0" "$LANE,l1"
 		# Backend legs: 55,536 source ports, not the default 4,536: a port comes back
 		# towards a backend a second after its connection closed, and a second of

@@ -279,11 +279,13 @@ bt_plug() {
 
 bt_backend_addr4() { echo "$BT_V4NET.2.1$1"; }
 bt_backend_addr6() { echo "$BT_V6NET:2::1$1"; }
-# bt_wait_listen NS PORT WHAT: until a TCP listener on PORT in NS (10 s, else fail)
+# bt_wait_listen NS PORT WHAT [LOG]: until a TCP listener on PORT in NS (10 s, else fail,
+# with LOG's contents)
 bt_wait_listen() {
 	local deadline=$((SECONDS + 10))
 	until bt_ns "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN; do
-		[ $SECONDS -lt $deadline ] || bt_fail "$3 did not start (nothing listens on $1:$2)"
+		[ $SECONDS -lt $deadline ] ||
+			bt_fail "$3 did not start (nothing listens on $1:$2)${4:+: $(cat "$4")}"
 		sleep 0.1
 	done
 }
@@ -311,13 +313,9 @@ bt_start_backends() {
 			>"$BT_RUN/backend$i.log" 2>&1
 	done
 	# wait until every backend listens (bounded)
-	local deadline=$((SECONDS + 10))
 	for i in $(seq 1 "$BT_NB"); do
-		ns=$BT_PREFIX-b$i
-		until bt_ns "$ns" ss -Hltn "sport = :$(bt_backend_port "$i")" 2>/dev/null | grep -q LISTEN; do
-			[ $SECONDS -lt $deadline ] || bt_fail "backend b$i did not start: $(cat "$BT_RUN/backend$i.log")"
-			sleep 0.1
-		done
+		bt_wait_listen "$BT_PREFIX-b$i" "$(bt_backend_port "$i")" "backend b$i" \
+			"$BT_RUN/backend$i.log"
 	done
 }
 
